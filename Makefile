@@ -1,0 +1,55 @@
+# Two commands do all the set-up on a fresh Debian/Ubuntu machine with Python 3.11:
+#   make report   environment from the lockfile + `dvc repro` → reports/index.html
+#   make test     the same environment + the test suite
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.8
+export PATH := $(abspath $(BIN)):$(PATH)
+export TF_ENABLE_ONEDNN_OPTS := 0
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONHASHSEED := 0
+
+.PHONY: report test test-fast env browser lock check clean help
+
+help:
+	@echo "make report   build the whole report site (reports/index.html)"
+	@echo "make test     run the test suite (installs Chromium with apt for the browser tests)"
+	@echo "make lock     re-resolve requirements.in into requirements.lock"
+
+report: env
+	$(BIN)/dvc repro
+	@echo "Open reports/index.html"
+
+test: env browser
+	$(BIN)/python -m pytest
+
+test-fast: env
+	$(BIN)/python -m pytest -m "not slow"
+
+check: env
+	$(BIN)/python -m pipeline check
+
+# The environment: a venv with uv, the locked (hashed) packages, this package editable.
+env: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --python $(BIN)/python --require-hashes -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	touch $@
+
+# Debian's Chromium for the real-browser tests (never a browser download by a test tool).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+lock: env
+	$(BIN)/uv pip compile --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --generate-hashes requirements.in -o requirements.lock
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,125 @@
+"""Project paths and the validated contents of ``params.yaml``.
+
+Paths are found from the current working directory (the nearest folder upwards that
+holds ``params.yaml``), so the same code works in the repository, in a temporary copy of
+it (tests), and from ``notebooks/`` when JupyterLab runs a notebook.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+PARAMS_FILE = "params.yaml"
+
+
+def project_root(start: str | os.PathLike | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) that holds ``params.yaml``.
+
+    Falls back to the folder that holds this package (an editable install).
+    """
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PARAMS_FILE).is_file():
+            return folder
+    return PACKAGE_DIR.parent
+
+
+def data_dir(root: Path | None = None) -> Path:
+    return (root or project_root()) / "data"
+
+
+def prepared_data_file(root: Path | None = None) -> Path:
+    """The one prepared dataset file that the data stage writes and notebooks read."""
+    return data_dir(root) / "dataset.npz"
+
+
+def reports_dir(root: Path | None = None) -> Path:
+    return (root or project_root()) / "reports"
+
+
+def download_cache_dir() -> Path:
+    """Where downloaded source files (wheels, .deb, .gz) are kept between runs.
+
+    ``MNIST_REPORTS_CACHE`` overrides it; the default is ``~/.cache/mnist-reports`` (the
+    files are checked by sha256 every time they are used, so a shared cache is safe).
+    """
+    env = os.environ.get("MNIST_REPORTS_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "mnist-reports"
+
+
+# --------------------------------------------------------------------------- params schema
+
+
+class _Section(BaseModel):
+    """A params.yaml section: unknown keys are refused, values are checked, never coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class DataParams(_Section):
+    """``data``: which dataset the data stage prepares."""
+
+    dataset: Literal["mnist", "fashion_mnist"] = "mnist"
+
+
+class ExploreParams(_Section):
+    """``explore``: parameters of notebooks/01_data_exploration.ipynb."""
+
+    sample_size: int = Field(0, ge=0, description="0 = all images, N = first N of train and of test")
+    samples_per_class: int = Field(10, ge=1, le=50)
+    pca_points: int = Field(5000, ge=10)
+
+
+class Params(_Section):
+    """The whole of ``params.yaml``."""
+
+    data: DataParams = DataParams()
+    explore: ExploreParams = ExploreParams()
+
+
+class ParamsError(ValueError):
+    """params.yaml is missing, not YAML, or does not match the schema."""
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: {err.error_count()} invalid parameter(s):"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not in the schema; check the spelling)"
+        lines.append(f"  - {loc}: {msg} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def parse_params(data: object, source: str = PARAMS_FILE) -> Params:
+    """Validate an already-parsed params mapping."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ParamsError(f"{source}: expected a mapping of sections, got {type(data).__name__}")
+    try:
+        return Params.model_validate(data)
+    except ValidationError as err:
+        raise ParamsError(_format_validation_error(err, source)) from None
+
+
+def load_params(path: str | os.PathLike | None = None) -> Params:
+    """Read and validate ``params.yaml`` (``yaml.safe_load``; nothing is executed)."""
+    path = Path(path) if path else project_root() / PARAMS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from None
+    return parse_params(data, str(path))

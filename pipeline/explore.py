@@ -1,0 +1,87 @@
+"""The numbers that the data-exploration notebook shows (each figure's data lives here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.dataset import Dataset
+
+
+def scale(x: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0..255 → float32 in [0, 1]."""
+    return x.astype(np.float32) / np.float32(255.0)
+
+
+def array_table(ds: Dataset) -> pd.DataFrame:
+    """Shape, dtype and value range of the four arrays."""
+    rows = []
+    for key in ("x_train", "y_train", "x_test", "y_test"):
+        a = getattr(ds, key)
+        rows.append({"array": key, "shape": str(a.shape), "dtype": str(a.dtype),
+                     "min": int(a.min()), "max": int(a.max())})
+    return pd.DataFrame(rows).set_index("array")
+
+
+def pixel_range_table(ds: Dataset) -> pd.DataFrame:
+    """Pixel range, mean and std before and after scaling to [0, 1] (training images)."""
+    raw = ds.x_train
+    scaled = scale(raw)
+    return pd.DataFrame(
+        {
+            "dtype": [str(raw.dtype), str(scaled.dtype)],
+            "min": [float(raw.min()), float(scaled.min())],
+            "max": [float(raw.max()), float(scaled.max())],
+            "mean": [float(raw.mean()), float(scaled.mean())],
+            "std": [float(raw.std()), float(scaled.std())],
+        },
+        index=pd.Index(["raw (uint8)", "scaled (÷255)"], name="pixels"),
+    )
+
+
+def class_counts(ds: Dataset) -> pd.DataFrame:
+    """Images per class in train and test, with each class's share of its split."""
+    n = ds.num_classes
+    train = np.bincount(ds.y_train, minlength=n)
+    test = np.bincount(ds.y_test, minlength=n)
+    frame = pd.DataFrame({"class": list(ds.class_names), "train": train, "test": test})
+    frame["train %"] = 100 * frame["train"] / max(train.sum(), 1)
+    frame["test %"] = 100 * frame["test"] / max(test.sum(), 1)
+    return frame.set_index(pd.Index(range(n), name="label"))
+
+
+def first_indices_per_class(labels: np.ndarray, per_class: int, num_classes: int) -> np.ndarray:
+    """(num_classes, per_class) indices of the first images of each class; -1 where missing."""
+    out = np.full((num_classes, per_class), -1, dtype=np.int64)
+    for c in range(num_classes):
+        idx = np.flatnonzero(labels == c)[:per_class]
+        out[c, : len(idx)] = idx
+    return out
+
+
+def class_means(x: np.ndarray, y: np.ndarray, num_classes: int) -> np.ndarray:
+    """(num_classes, 28, 28) mean image of each class, in [0, 1]; zeros for empty classes."""
+    means = np.zeros((num_classes, *x.shape[1:]), dtype=np.float64)
+    for c in range(num_classes):
+        sel = x[y == c]
+        if len(sel):
+            means[c] = sel.mean(axis=0) / 255.0
+    return means
+
+
+def pixel_histogram(x: np.ndarray) -> np.ndarray:
+    """Count of pixels for each of the 256 intensity values."""
+    return np.bincount(x.reshape(-1), minlength=256)
+
+
+def pca_2d(x: np.ndarray, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Project the first ``n_points`` images (scaled, flattened) onto 2 principal components.
+
+    Returns the (n, 2) coordinates and the explained-variance ratio of the two components.
+    """
+    from sklearn.decomposition import PCA
+
+    flat = scale(x[:n_points]).reshape(min(n_points, len(x)), -1)
+    pca = PCA(n_components=2, svd_solver="full")
+    coords = pca.fit_transform(flat)
+    return coords, pca.explained_variance_ratio_

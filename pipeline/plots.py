@@ -1,0 +1,103 @@
+"""Every figure of the reports: small functions that take data and return a Figure."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from pipeline import explore
+from pipeline.dataset import Dataset
+
+
+def setup() -> None:
+    """One look for every report: seaborn's theme, readable sizes, crisp PNGs."""
+    sns.set_theme(context="notebook", style="whitegrid")
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.autolayout": False})
+
+
+def class_counts(counts: pd.DataFrame) -> plt.Figure:
+    """Side-by-side bars: images per class in train and in test."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=False)
+    for ax, split, color in zip(axes, ("train", "test"), ("tab:blue", "tab:orange")):
+        sns.barplot(x=counts["class"], y=counts[split], ax=ax, color=color)
+        ax.set_title(f"{split}: {int(counts[split].sum()):,} images")
+        ax.set_xlabel("class")
+        ax.set_ylabel("images")
+        ax.tick_params(axis="x", rotation=45 if len(str(counts['class'].iloc[0])) > 2 else 0)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images: np.ndarray, row_labels: list[str], title: str, cmap: str = "gray_r") -> plt.Figure:
+    """A grid of images, one row per class; ``images`` is (rows, cols, 28, 28)."""
+    rows, cols = images.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.95), squeeze=False)
+    for r in range(rows):
+        for c in range(cols):
+            ax = axes[r, c]
+            ax.imshow(images[r, c], cmap=cmap, vmin=0, vmax=images.max() or 1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        axes[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def sample_grid(ds: Dataset, per_class: int) -> plt.Figure:
+    """The first ``per_class`` training images of every class."""
+    idx = explore.first_indices_per_class(ds.y_train, per_class, ds.num_classes)
+    images = np.zeros((*idx.shape, *ds.x_train.shape[1:]), dtype=ds.x_train.dtype)
+    images[idx >= 0] = ds.x_train[idx[idx >= 0]]
+    return image_grid(images, list(ds.class_names), f"First {per_class} training images of each class")
+
+
+def mean_images(ds: Dataset) -> plt.Figure:
+    """The mean training image of each class, on one row."""
+    means = explore.class_means(ds.x_train, ds.y_train, ds.num_classes)
+    fig, axes = plt.subplots(1, ds.num_classes, figsize=(ds.num_classes * 1.2, 1.8))
+    for c, ax in enumerate(axes):
+        ax.imshow(means[c], cmap="magma", vmin=0, vmax=1)
+        ax.set_title(ds.class_names[c], fontsize=9)
+        ax.axis("off")
+    fig.suptitle("Mean training image per class (pixel value in [0, 1])")
+    fig.tight_layout()
+    return fig
+
+
+def pixel_histogram(ds: Dataset) -> plt.Figure:
+    """Histogram of all training pixel values: every value (log scale), and ink only (> 0)."""
+    counts = explore.pixel_histogram(ds.x_train)
+    zero_share = 100 * counts[0] / max(counts.sum(), 1)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    axes[0].bar(np.arange(256), counts, width=1.0, color="tab:blue")
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("pixels (log scale)")
+    axes[0].set_title(f"all values ({zero_share:.1f}% of pixels are 0)")
+    axes[1].bar(np.arange(1, 256), counts[1:], width=1.0, color="tab:orange")
+    axes[1].set_ylabel("pixels")
+    axes[1].set_title("ink only (values 1–255), linear scale")
+    for ax in axes:
+        ax.set_xlabel("pixel value (0 = background, 255 = full ink)")
+    fig.tight_layout()
+    return fig
+
+
+def pca_scatter(coords: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
+                explained: np.ndarray) -> plt.Figure:
+    """The images projected on the first two principal components, coloured by class."""
+    fig, ax = plt.subplots(figsize=(8, 6.5))
+    palette = sns.color_palette("tab10", len(class_names))
+    for c, name in enumerate(class_names):
+        sel = labels == c
+        ax.scatter(coords[sel, 0], coords[sel, 1], s=4, alpha=0.5, color=palette[c], label=name)
+    ax.set_xlabel(f"PC 1 ({100 * explained[0]:.1f}% of the variance)")
+    ax.set_ylabel(f"PC 2 ({100 * explained[1]:.1f}% of the variance)")
+    ax.set_title(f"PCA of {len(coords):,} training images")
+    ax.legend(markerscale=4, title="class", bbox_to_anchor=(1.02, 1), loc="upper left")
+    fig.tight_layout()
+    return fig

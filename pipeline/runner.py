@@ -1,0 +1,226 @@
+"""Run a parameterized notebook with papermill, then render it to offline HTML with nbconvert.
+
+One runner serves every DVC stage (``python -m pipeline run NOTEBOOK --section S``):
+
+1. the parameters are read from ``params.yaml`` (validated) and must all be declared in
+   the notebook's ``parameters`` cell;
+2. papermill executes the notebook in ``notebooks/`` (the same working folder as
+   JupyterLab) with this environment's Python as the kernel, and writes the executed
+   notebook to ``reports/notebooks/`` (atomically);
+3. nbconvert renders two HTML views into ``reports/html/`` in the same process: for
+   readers (no code) and for learners (with code), each self-contained and offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import dataclasses
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+
+from pipeline import assets, config, fileio
+
+KERNEL_NAME = "python3"
+REPORT_PACKAGES = ("numpy", "pandas", "scikit-learn", "tensorflow-cpu", "keras", "matplotlib",
+                   "seaborn", "papermill", "nbconvert", "dvc")
+
+# Settings the kernel inherits. TF_ENABLE_ONEDNN_OPTS changes TensorFlow's numerics, so it
+# is pinned; TF_CPP_MIN_LOG_LEVEL quiets TensorFlow's C++ start-up log.
+KERNEL_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
+
+
+class RunnerError(RuntimeError):
+    """A notebook could not be run or rendered; the message says why."""
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def declared_parameters(notebook: Path) -> dict[str, dict]:
+    """The parameters declared in ``notebook``'s cell tagged ``parameters``."""
+    import papermill
+
+    if not notebook.is_file():
+        raise RunnerError(f"{notebook}: notebook not found")
+    nb = nbformat.read(notebook, as_version=4)
+    if not any("parameters" in c.metadata.get("tags", []) for c in nb.cells):
+        raise RunnerError(f"{notebook}: no cell is tagged 'parameters'")
+    if not nb.metadata.get("kernelspec"):
+        raise RunnerError(f"{notebook}: metadata.kernelspec is missing (papermill needs it)")
+    return papermill.inspect_notebook(str(notebook))
+
+
+def check_parameters(notebook: Path, parameters: dict) -> None:
+    """Refuse parameters that the notebook does not declare (papermill would only warn)."""
+    declared = declared_parameters(notebook)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise RunnerError(f"{notebook.name}: parameter(s) {', '.join(unknown)} not declared in its "
+                          f"'parameters' cell; it declares: {', '.join(sorted(declared)) or '(none)'}")
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in REPORT_PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def git_commit(root: Path) -> str:
+    """Short commit of ``root`` plus ``-dirty`` if it has uncommitted changes; '' if none."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10)
+        if sha.returncode != 0:
+            return ""
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+class RemoveStderrPreprocessor(Preprocessor):
+    """Drop stderr streams (TensorFlow/absl log lines, progress bars) from the HTML views.
+
+    The executed notebook in reports/notebooks/ keeps them for anyone who needs them.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.output_type == "stream" and o.get("name") == "stderr")]
+        return cell, resources
+
+
+def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
+    if nb.metadata.get("title"):
+        return str(nb.metadata["title"])
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return fallback
+
+
+@dataclasses.dataclass
+class ReportInfo:
+    """What the header of a report says about how it was produced."""
+
+    name: str
+    title: str
+    parameters: dict
+    run_date: str
+    commit: str
+    versions: dict
+
+
+def render_html(nb: nbformat.NotebookNode, info: ReportInfo, *, show_code: bool, other_view: str) -> str:
+    """Render one HTML view; ``other_view`` is the file name of the view with(out) code."""
+    exporter = HTMLExporter(
+        template_name="mnist_report",
+        extra_template_basedirs=[str(config.TEMPLATES_DIR / "nbconvert")],
+        exclude_input=not show_code,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_all_outputs_tags={"remove_output"}, remove_cell_tags={"remove_cell"}),
+        enabled=True,
+    )
+    exporter.register_preprocessor(RemoveStderrPreprocessor(), enabled=True)
+    nb = nbformat.from_dict(nb)  # the exporter's preprocessors change the node
+    nb.metadata["title"] = info.title
+    resources = {
+        "mnist": {
+            "info": info,
+            "show_code": show_code,
+            "other_view": other_view,
+            "index": "../index.html",
+            "mathjax_js": assets.read_text(assets.MATHJAX),
+        }
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _first_error(nb: nbformat.NotebookNode) -> str:
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+                return (f"cell {i} (first line: {first!r}) raised {out.get('ename')}: "
+                        f"{out.get('evalue')}")
+    return "no error output recorded"
+
+
+def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress: bool = True) -> dict[str, Path]:
+    """Execute ``notebook`` with ``parameters`` and render it; return the written paths."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    root = root or config.project_root()
+    notebook = notebook if notebook.is_absolute() else (root / notebook)
+    name = notebook.stem
+    check_parameters(notebook, parameters)
+
+    out_nb = config.reports_dir(root) / "notebooks" / f"{name}.ipynb"
+    failed_nb = config.reports_dir(root) / "failed" / f"{name}.ipynb"
+    html_dir = config.reports_dir(root) / "html"
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    html_dir.mkdir(parents=True, exist_ok=True)
+
+    # The kernel must be this environment's Python: put its bin folder first on PATH.
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    os.environ.update(KERNEL_ENV)
+
+    with fileio.atomic_path(out_nb) as tmp:
+        try:
+            papermill.execute_notebook(
+                str(notebook), str(tmp), parameters=parameters, kernel_name=KERNEL_NAME,
+                cwd=str(notebook.parent), progress_bar=progress, log_output=False,
+            )
+        except PapermillExecutionError:
+            executed = nbformat.read(tmp, as_version=4)
+            failed_nb.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(executed, failed_nb)
+            raise RunnerError(f"{notebook.relative_to(root)} failed: {_first_error(executed)}\n"
+                              f"The executed notebook with the error is kept at "
+                              f"{failed_nb.relative_to(root)}; no HTML was written.") from None
+    failed_nb.unlink(missing_ok=True)
+
+    executed = nbformat.read(out_nb, as_version=4)
+    info = ReportInfo(
+        name=name,
+        title=notebook_title(executed, name),
+        parameters=dict(parameters),
+        run_date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        commit=git_commit(root),
+        versions=package_versions(),
+    )
+    plain, code = html_dir / f"{name}.html", html_dir / f"{name}.code.html"
+    fileio.write_text(plain, render_html(executed, info, show_code=False, other_view=code.name))
+    fileio.write_text(code, render_html(executed, info, show_code=True, other_view=plain.name))
+    return {"notebook": out_nb, "html": plain, "html_code": code}
+
