@@ -10,18 +10,19 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: report test test-fast env browser lock check clean help
+.PHONY: report test test-fast env npm browser lock check clean help
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:
 	@echo "make report   build the whole report site (reports/index.html)"
 	@echo "make test     run the test suite (installs Chromium with apt for the browser tests)"
 	@echo "make lock     re-resolve requirements.in into requirements.lock"
 
-report: env
+report: env npm
 	$(BIN)/dvc repro
 	@echo "Open reports/index.html"
 
-test: env browser
+test: env npm browser
 	$(BIN)/python -m pytest
 
 test-fast: env
@@ -41,11 +42,13 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	touch $@
 
+# npm fetches the pinned MathJax that the HTML reports inline (pipeline/assets.py).
+npm:
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null; }
+
 # Debian's Chromium for the real-browser tests (never a browser download by a test tool).
 browser:
-	@test -x /usr/bin/chromium || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 lock: env
 	$(BIN)/uv pip compile --python-version 3.11 --python-platform x86_64-manylinux_2_28 \

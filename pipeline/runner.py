@@ -165,8 +165,13 @@ def render_html(nb: nbformat.NotebookNode, info: ReportInfo, *, show_code: bool,
 # --------------------------------------------------------------------------- running
 
 
+PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
 def _first_error(nb: nbformat.NotebookNode) -> str:
-    for i, cell in enumerate(nb.cells):
+    """Where the executed notebook failed, counting cells as in the source notebook (from 1)."""
+    source_cells = [c for c in nb.cells if not PAPERMILL_TAGS & set(c.metadata.get("tags", []))]
+    for i, cell in enumerate(source_cells, start=1):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
@@ -194,6 +199,9 @@ def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress:
     # The kernel must be this environment's Python: put its bin folder first on PATH.
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     os.environ.update(KERNEL_ENV)
+    # A non-interactive MPLBACKEND (e.g. Agg) in the caller's environment would stop the
+    # kernel from embedding figures; the kernel uses its inline backend instead.
+    os.environ.pop("MPLBACKEND", None)
 
     with fileio.atomic_path(out_nb) as tmp:
         try:

@@ -1,0 +1,57 @@
+"""environment.yml (for conda users) lists the same pins as requirements.lock."""
+
+import re
+
+import yaml
+
+from tests.conftest import REPO
+
+
+def _lock_pins() -> dict[str, str]:
+    text = (REPO / "requirements.lock").read_text()
+    return {name.lower(): ver for name, ver in re.findall(r"^([A-Za-z0-9_.\-]+)==([^\s\\]+)", text, re.M)}
+
+
+def _direct_requirements() -> list[str]:
+    lines = (REPO / "requirements.in").read_text().splitlines()
+    return [re.split(r"[=<>!~\[ ]", ln.strip())[0].lower() for ln in lines if ln.strip() and not ln.startswith("#")]
+
+
+def _conda_pip_pins() -> dict[str, str]:
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    pins = {}
+    for entry in pip:
+        if "==" in entry:
+            name, ver = entry.split("==")
+            pins[name.strip().lower()] = ver.strip()
+    return pins
+
+
+def test_every_lock_entry_is_hashed_and_pinned():
+    text = (REPO / "requirements.lock").read_text()
+    entries = re.findall(r"^([A-Za-z0-9_.\-]+)==", text, re.M)
+    assert len(entries) > 50
+    assert text.count("--hash=sha256:") >= len(entries)
+
+
+def test_environment_yml_matches_the_lock():
+    lock, conda = _lock_pins(), _conda_pip_pins()
+    direct = _direct_requirements()
+    assert set(conda) == set(direct), "environment.yml and requirements.in list different packages"
+    drift = {n: (conda[n], lock.get(n)) for n in conda if conda[n] != lock.get(n)}
+    assert not drift, f"environment.yml pins differ from requirements.lock: {drift}"
+
+
+def test_environment_python_matches_pyproject():
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    assert "python=3.11" in env["dependencies"]
+    assert ">=3.11,<3.12" in (REPO / "pyproject.toml").read_text()
+
+
+def test_installed_versions_are_the_locked_ones():
+    from importlib.metadata import version
+
+    lock = _lock_pins()
+    for name in ("tensorflow-cpu", "keras", "papermill", "nbconvert", "dvc", "jupyterlab"):
+        assert version(name) == lock[name], name

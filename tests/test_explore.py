@@ -1,0 +1,75 @@
+"""The numbers behind the exploration figures, on a real slice of MNIST."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from pipeline import explore, plots
+
+
+def test_scale_maps_to_unit_interval(small):
+    x = explore.scale(small.x_train)
+    assert x.dtype == np.float32 and x.min() == 0.0 and x.max() == 1.0
+
+
+def test_class_counts_sum_to_split_sizes(small):
+    counts = explore.class_counts(small)
+    assert counts["train"].sum() == len(small.y_train) and counts["test"].sum() == len(small.y_test)
+    assert np.isclose(counts["train %"].sum(), 100.0)
+    assert counts.loc[5, "train"] == int((small.y_train == 5).sum())
+
+
+def test_first_indices_per_class_pick_the_right_labels(small):
+    idx = explore.first_indices_per_class(small.y_train, 3, 10)
+    assert idx.shape == (10, 3)
+    for c in range(10):
+        assert (small.y_train[idx[c]] == c).all()
+        assert idx[c, 0] == np.flatnonzero(small.y_train == c)[0]
+
+
+def test_first_indices_marks_missing_with_minus_one():
+    idx = explore.first_indices_per_class(np.array([0, 0, 1], np.uint8), 2, 3)
+    assert idx.tolist() == [[0, 1], [2, -1], [-1, -1]]
+
+
+def test_class_means_are_in_unit_range_and_match_numpy(small):
+    means = explore.class_means(small.x_train, small.y_train, 10)
+    assert means.shape == (10, 28, 28) and 0 <= means.min() and means.max() <= 1
+    np.testing.assert_allclose(means[3], small.x_train[small.y_train == 3].mean(axis=0) / 255)
+
+
+def test_pixel_histogram_counts_every_pixel(small):
+    hist = explore.pixel_histogram(small.x_train)
+    assert hist.shape == (256,) and hist.sum() == small.x_train.size
+    assert hist[0] == int((small.x_train == 0).sum())
+
+
+def test_pixel_range_table(small):
+    table = explore.pixel_range_table(small)
+    assert table.loc["raw (uint8)", "max"] == 255 and table.loc["scaled (÷255)", "max"] == 1.0
+
+
+def test_array_table_lists_the_four_arrays(small):
+    table = explore.array_table(small)
+    assert list(table.index) == ["x_train", "y_train", "x_test", "y_test"]
+    assert table.loc["x_train", "shape"] == str(small.x_train.shape)
+
+
+def test_pca_2d_shape_and_variance(small):
+    coords, ratio = explore.pca_2d(small.x_train, 200)
+    assert coords.shape == (200, 2)
+    assert 0 < ratio[1] <= ratio[0] < 1
+
+
+def test_every_figure_draws(small):
+    plots.setup()
+    coords, ratio = explore.pca_2d(small.x_train, 100)
+    figures = [
+        plots.class_counts(explore.class_counts(small)),
+        plots.sample_grid(small, per_class=3),
+        plots.mean_images(small),
+        plots.pixel_histogram(small),
+        plots.pca_scatter(coords, small.y_train[:100], small.class_names, ratio),
+    ]
+    for fig in figures:
+        assert fig.axes, "figure has no axes"
+        plt.close(fig)

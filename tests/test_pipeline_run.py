@@ -1,0 +1,173 @@
+"""The real DVC + papermill + nbconvert pipeline on a copy of the repo (small real sample)."""
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from pipeline import runner, site
+from tests.conftest import SAMPLE, bin_path, copy_project, run
+
+pytestmark = pytest.mark.slow
+
+
+class _Refs(HTMLParser):
+    """Collects the URLs a page would load: script src, link href, img/iframe/source src."""
+
+    def __init__(self):
+        super().__init__()
+        self.loads: list[str] = []
+        self.images: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("script", "img", "iframe", "source", "audio", "video", "embed") and a.get("src"):
+            self.loads.append(a["src"])
+        if tag == "link" and a.get("href"):
+            self.loads.append(a["href"])
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+
+
+def parse(path: Path) -> _Refs:
+    refs = _Refs()
+    refs.feed(path.read_text(encoding="utf-8"))
+    return refs
+
+
+def test_dvc_repro_runs_every_stage(built_project):
+    root, proc = built_project
+    for stage in ("data", "explore", "site"):
+        assert f"Running stage '{stage}'" in proc.stdout
+    assert (root / "dvc.lock").is_file()
+    for rel in ("data/dataset.npz", "reports/index.html", "reports/notebooks/01_data_exploration.ipynb",
+                "reports/html/01_data_exploration.html", "reports/html/01_data_exploration.code.html"):
+        assert (root / rel).is_file(), rel
+
+
+def test_second_dvc_repro_runs_nothing(built_project):
+    root, _ = built_project
+    proc = run([bin_path("dvc"), "repro"], cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert "Running stage" not in proc.stdout
+    assert "Data and pipelines are up to date" in proc.stdout
+
+
+def test_changing_a_param_reruns_only_its_stage(tmp_path_factory, built_project):
+    root, _ = built_project
+    proc = run([bin_path("dvc"), "status", "--json"], cwd=root)
+    assert proc.stdout.strip() in ("{}", "")
+    text = (root / "params.yaml").read_text()
+    (root / "params.yaml").write_text(text.replace(f"pca_points: {SAMPLE['pca_points']}", "pca_points: 250"))
+    proc = run([bin_path("dvc"), "status"], cwd=root)
+    assert "explore" in proc.stdout and "data:" not in proc.stdout
+    (root / "params.yaml").write_text(text)
+
+
+def test_executed_notebook_shows_real_mnist_facts(built_project):
+    root, _ = built_project
+    nb = nbformat.read(root / "reports/notebooks/01_data_exploration.ipynb", as_version=4)
+    text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "first 10 training labels: 5 0 4 1 9" in text
+    assert "first 10 test labels:     7 2 1 0 4" in text
+    assert nb.metadata.papermill.parameters["sample_size"] == SAMPLE["sample_size"]
+    assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_html_is_offline_with_embedded_figures(built_project):
+    root, _ = built_project
+    for name in ("01_data_exploration.html", "01_data_exploration.code.html"):
+        page = root / "reports/html" / name
+        refs = parse(page)
+        assert not [u for u in refs.loads if u.startswith(("http:", "https:", "//"))], refs.loads
+        assert len(refs.images) >= 5 and all(u.startswith("data:image/png;base64,") for u in refs.images)
+        text = page.read_text()
+        assert "MathJax" in text and "cdnjs" not in text and "require.min.js" not in text
+        assert "oneDNN" not in text and "Kernel is running over TCP" not in text
+
+
+def test_reader_view_hides_code_learner_view_shows_it(built_project):
+    root, _ = built_project
+    plain = (root / "reports/html/01_data_exploration.html").read_text()
+    code = (root / "reports/html/01_data_exploration.code.html").read_text()
+    assert "hl-ipython3" not in plain and "hl-ipython3" in code
+    assert "dataset</span><span class=\"o\">.</span><span class=\"n\">load" in code
+    assert 'href="01_data_exploration.code.html"' in plain and 'href="01_data_exploration.html"' in code
+
+
+def test_html_header_names_parameters_date_and_versions(built_project):
+    root, _ = built_project
+    text = (root / "reports/html/01_data_exploration.html").read_text()
+    header = text[text.index('id="report-header"'):text.index("</header>")]
+    for key, value in SAMPLE.items():
+        assert f"<code>{key}</code>" in header and f"<code>{value}</code>" in header
+    assert "UTC" in header and "papermill" in header and "tensorflow-cpu" in header
+    assert 'href="../index.html"' in header
+
+
+def test_index_links_every_report(built_project):
+    root, _ = built_project
+    refs = _Refs()
+    index = (root / "reports/index.html").read_text()
+    refs.feed(index)
+    assert "Data exploration" in index
+    for target in ("html/01_data_exploration.html", "html/01_data_exploration.code.html",
+                   "notebooks/01_data_exploration.ipynb"):
+        assert f'href="{target}"' in index
+        assert (root / "reports" / target).is_file()
+
+
+def test_index_escapes_notebook_text(tmp_path):
+    """Titles come from notebooks; the index template autoescapes them."""
+    project = copy_project(tmp_path)
+    (project / "reports/notebooks").mkdir(parents=True, exist_ok=True)
+    (project / "reports/html").mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# <script>alert(1)</script>\n\nHi & bye")])
+    nbformat.write(nb, project / "reports/notebooks/evil.ipynb")
+    (project / "reports/html/evil.html").write_text("x")
+    out = site.build(project).read_text()
+    assert "<script>alert(1)</script>" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "Hi &amp; bye" in out
+
+
+def _tiny_notebook(path: Path, body: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("value = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Tiny"), params, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_undeclared_parameter_is_an_error(tmp_path):
+    nb = _tiny_notebook(tmp_path / "t.ipynb", "print(value)")
+    with pytest.raises(runner.RunnerError, match="valeu not declared.*declares: value"):
+        runner.check_parameters(nb, {"valeu": 2})
+
+
+def test_failing_notebook_keeps_its_output_and_writes_no_html(tmp_path):
+    root = tmp_path
+    (root / "params.yaml").write_text("{}\n")
+    (root / "notebooks").mkdir()
+    nb = _tiny_notebook(root / "notebooks/t.ipynb", "x = value\nraise ValueError('boom ' + str(x))")
+    with pytest.raises(runner.RunnerError) as err:
+        runner.run(nb, {"value": 7}, root=root, progress=False)
+    msg = str(err.value)
+    assert "cell 3" in msg and "x = value" in msg and "ValueError: boom 7" in msg
+    assert (root / "reports/failed/t.ipynb").is_file()
+    assert not (root / "reports/html/t.html").exists()
+    assert not (root / "reports/notebooks/t.ipynb").exists()
+
+
+def test_kernel_is_this_environment(tmp_path):
+    import sys
+
+    root = tmp_path
+    (root / "params.yaml").write_text("{}\n")
+    (root / "notebooks").mkdir()
+    nb = _tiny_notebook(root / "notebooks/k.ipynb", "import sys\nprint(sys.prefix)")
+    written = runner.run(nb, {}, root=root, progress=False)
+    out = nbformat.read(written["notebook"], as_version=4)
+    assert out.cells[-1].outputs[0]["text"].strip() == sys.prefix
