@@ -74,11 +74,11 @@ def pixel_histogram(ds: Dataset) -> plt.Figure:
     counts = explore.pixel_histogram(ds.x_train)
     zero_share = 100 * counts[0] / max(counts.sum(), 1)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-    axes[0].bar(np.arange(256), counts, width=1.0, color="tab:blue")
+    axes[0].stairs(counts, np.arange(257) - 0.5, fill=True, color="tab:blue")
     axes[0].set_yscale("log")
     axes[0].set_ylabel("pixels (log scale)")
     axes[0].set_title(f"all values ({zero_share:.1f}% of pixels are 0)")
-    axes[1].bar(np.arange(1, 256), counts[1:], width=1.0, color="tab:orange")
+    axes[1].stairs(counts[1:], np.arange(1, 257) - 0.5, fill=True, color="tab:orange")
     axes[1].set_ylabel("pixels")
     axes[1].set_title("ink only (values 1–255), linear scale")
     for ax in axes:
