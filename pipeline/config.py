@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -77,11 +77,48 @@ class ExploreParams(_Section):
     pca_points: int = Field(5000, ge=10)
 
 
+class Claim(_Section):
+    """What a source report printed for its test result (``None`` where it printed nothing)."""
+
+    accuracy: float | None = Field(None, ge=0, le=1)
+    loss: float | None = Field(None, ge=0)
+    note: str = ""
+
+
+class ModelConfig(_Section):
+    """One model configuration of ``models`` (a source report's experiment)."""
+
+    source: str = Field(description="id in shared/reference/source-reports.md, e.g. R4a")
+    title: str
+    description: str = ""
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, description="units per Dense layer")
+    activation: Literal["relu", "sigmoid", "tanh"] = "relu"
+    dropout: float = Field(0.0, ge=0, lt=1, description="one Dropout after the last hidden layer")
+    output_activation: Literal["softmax", "sigmoid"] = "softmax"
+    optimizer: Literal["adam", "sgd", "rmsprop"] = "adam"
+    learning_rate: float | None = Field(None, gt=0, description="None = Keras's default")
+    loss: Literal["categorical_crossentropy", "sparse_categorical_crossentropy"]
+    scale_inputs: bool = Field(True, description="divide pixels by 255 (False = raw 0..255)")
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(32, ge=1)
+    validation: Literal["split", "test"] = "split"
+    validation_fraction: float = Field(0.1, gt=0, lt=1)
+    repeats: int = Field(3, ge=1)
+    seed: int = Field(0, ge=0)
+    claimed: Claim = Claim()
+
+    @property
+    def one_hot(self) -> bool:
+        """Categorical cross-entropy takes one-hot labels; the sparse loss takes integers."""
+        return self.loss == "categorical_crossentropy"
+
+
 class Params(_Section):
     """The whole of ``params.yaml``."""
 
     data: DataParams = DataParams()
     explore: ExploreParams = ExploreParams()
+    models: dict[str, ModelConfig] = {}
 
 
 class ParamsError(ValueError):
