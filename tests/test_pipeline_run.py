@@ -54,7 +54,7 @@ def test_second_dvc_repro_runs_nothing(built_project):
     assert "Data and pipelines are up to date" in proc.stdout
 
 
-def test_changing_a_param_reruns_only_its_stage(tmp_path_factory, built_project):
+def test_changing_a_param_reruns_only_its_stage(built_project):
     root, _ = built_project
     proc = run([bin_path("dvc"), "status", "--json"], cwd=root)
     assert proc.stdout.strip() in ("{}", "")
