@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -98,7 +98,6 @@ class ModelConfig(_Section):
     optimizer: Literal["adam", "sgd", "rmsprop"] = "adam"
     learning_rate: float | None = Field(None, gt=0, description="None = Keras's default")
     loss: Literal["categorical_crossentropy", "sparse_categorical_crossentropy"]
-    scale_inputs: bool = Field(True, description="divide pixels by 255 (False = raw 0..255)")
     epochs: int = Field(ge=1)
     batch_size: int = Field(32, ge=1)
     validation: Literal["split", "test"] = "split"
@@ -113,12 +112,45 @@ class ModelConfig(_Section):
         return self.loss == "categorical_crossentropy"
 
 
+# A configuration's name becomes part of file names and DVC stage names (model@NAME).
+ConfigName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+
+class TrainingParams(_Section):
+    """``training``: how every model configuration is trained (not what is trained).
+
+    The speed settings change how Keras executes the same computation, not the experiment;
+    ``steps_per_execution: 1, jit_compile: false, threads: 0`` is plain Keras.
+    """
+
+    sample_size: int = Field(0, ge=0, description="0 = all images, N = first N of train and of test")
+    steps_per_execution: int = Field(32, ge=1, description="batches per compiled call")
+    jit_compile: bool = Field(True, description="XLA-compile the train step")
+    threads: int = Field(1, ge=0, description="TensorFlow intra- and inter-op threads (0 = TF's default)")
+    deterministic: bool = Field(True, description="tf op determinism: same seed → bit-identical metrics")
+
+
+class ClassicalParams(_Section):
+    """``classical``: the scikit-learn comparison (notebooks/03_classical_ml.ipynb)."""
+
+    sample_size: int = Field(0, ge=0, description="0 = all images, N = first N of train and of test")
+    validation_fraction: float = Field(0.1, gt=0, lt=1, description="held out exactly as the networks do")
+    seed: int = Field(0, ge=0)
+    knn_neighbors: int = Field(3, ge=1)
+    forest_trees: int = Field(100, ge=1)
+    svm_c: float = Field(0.05, gt=0, description="LinearSVC regularisation C")
+    logistic_c: float = Field(1.0, gt=0, description="LogisticRegression regularisation C")
+    max_iter: int = Field(200, ge=1, description="iterations of the linear models' solvers")
+
+
 class Params(_Section):
     """The whole of ``params.yaml``."""
 
     data: DataParams = DataParams()
     explore: ExploreParams = ExploreParams()
-    models: dict[str, ModelConfig] = {}
+    training: TrainingParams = TrainingParams()
+    models: dict[ConfigName, ModelConfig] = {}
+    classical: ClassicalParams = ClassicalParams()
 
 
 class ParamsError(ValueError):

@@ -1,23 +1,31 @@
-"""Keras models built from a ``models`` entry of ``params.yaml``.
+"""Keras models built from a ``models`` entry of ``params.yaml``, and their training.
 
 Every configuration is ``Input(28, 28) → Flatten → Dense(h, activation) … → [Dropout] →
 Dense(10, output_activation)``: the architectures of the five source reports differ only in
-these values, so one builder serves them all.
+these values, so one builder serves them all. ``train`` fits one configuration once per
+seed on a validation split that never touches the test set, and evaluates each fit once
+on the test set.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import time
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # pinned: it changes TensorFlow's numerics
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
 
-from pipeline.config import ModelConfig  # noqa: E402
+from pipeline.config import ModelConfig, TrainingParams  # noqa: E402
+from pipeline.dataset import Dataset  # noqa: E402
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
+EVAL_BATCH = 1000  # evaluation/prediction batch: does not change any result, only speed
 
 
 def build_model(cfg: ModelConfig, num_classes: int = NUM_CLASSES) -> keras.Model:
@@ -42,3 +50,162 @@ def make_optimizer(cfg: ModelConfig) -> keras.optimizers.Optimizer:
     kwargs = {} if cfg.learning_rate is None else {"learning_rate": cfg.learning_rate}
     return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
             "rmsprop": keras.optimizers.RMSprop}[cfg.optimizer](**kwargs)
+
+
+# --------------------------------------------------------------------------- execution settings
+
+
+def configure_tensorflow(training: TrainingParams) -> None:
+    """Threads and op determinism; call before the first TensorFlow operation of the process.
+
+    With ``deterministic`` and a fixed thread count, the same seed gives bit-identical
+    weights and metrics on the same machine and software.
+    """
+    import tensorflow as tf
+
+    if training.threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(training.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(training.threads)
+        except RuntimeError as err:  # TensorFlow already initialised in this process
+            if tf.config.threading.get_intra_op_parallelism_threads() != training.threads:
+                raise RuntimeError(f"cannot set {training.threads} TensorFlow thread(s): {err}; "
+                                   "call configure_tensorflow before any TensorFlow operation") from None
+    if training.deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def compile_model(model: keras.Model, cfg: ModelConfig, training: TrainingParams) -> keras.Model:
+    model.compile(optimizer=make_optimizer(cfg), loss=cfg.loss, metrics=["accuracy"],
+                  steps_per_execution=training.steps_per_execution, jit_compile=training.jit_compile)
+    return model
+
+
+# --------------------------------------------------------------------------- data
+
+
+def scale(x: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0..255 → float32 in [0, 1] (what every source did before training)."""
+    return x.astype(np.float32) / np.float32(255.0)
+
+
+def encode_labels(y: np.ndarray, cfg: ModelConfig, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """One-hot rows for categorical cross-entropy, the integer labels for the sparse loss."""
+    return keras.utils.to_categorical(y, num_classes).astype(np.float32) if cfg.one_hot else y.astype(np.int64)
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """Indices into the training arrays: what is fitted and what is held out to validate."""
+
+    fit: np.ndarray
+    val: np.ndarray
+
+
+def validation_split(y: np.ndarray, fraction: float, seed: int) -> Split:
+    """A seeded split of the training data, stratified by class (the test set is not involved)."""
+    index = np.arange(len(y))
+    stratify = y if np.bincount(y).min() >= 2 else None
+    fit, val = train_test_split(index, test_size=fraction, random_state=seed, shuffle=True, stratify=stratify)
+    return Split(fit=np.sort(fit), val=np.sort(val))
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclasses.dataclass
+class SeedRun:
+    """One fit of a configuration with one seed, and everything measured on it."""
+
+    seed: int
+    history: dict[str, list[float]]  # per epoch: loss, accuracy, val_loss, val_accuracy
+    test_loss: float
+    test_accuracy: float
+    train_loss: float  # on the fitted images, in inference mode (no dropout)
+    train_accuracy: float
+    unscaled_test_loss: float  # the test set fed as raw 0..255 pixels (a common mistake)
+    unscaled_test_accuracy: float
+    dead_units: dict[str, int]  # ReLU units of each hidden layer that output 0 for every test image
+    test_probabilities: np.ndarray
+    fit_seconds: float
+    model: keras.Model | None = None
+
+
+@dataclasses.dataclass
+class Training:
+    """The result of ``train``: one ``SeedRun`` per repeat, and how the data was used."""
+
+    config: ModelConfig
+    runs: list[SeedRun]
+    n_fit: int
+    n_val: int
+    n_test: int
+    validation_on: str  # "split" or "test"
+
+    @property
+    def first_model(self) -> keras.Model:
+        return self.runs[0].model
+
+
+def dead_relu_units(model: keras.Model, x: np.ndarray) -> dict[str, int]:
+    """Per ReLU hidden layer: how many units never activate (output 0 for every input in ``x``)."""
+    hidden = [layer for layer in model.layers if layer.name.startswith("hidden_")
+              and getattr(layer.activation, "__name__", "") == "relu"]
+    if not hidden:
+        return {}
+    probe = keras.Model(model.inputs, [layer.output for layer in hidden])
+    outputs = probe.predict(x, batch_size=EVAL_BATCH, verbose=0)
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    return {layer.name: int((out.max(axis=0) <= 0).sum()) for layer, out in zip(hidden, outputs)}
+
+
+def seeds(cfg: ModelConfig) -> list[int]:
+    """The seeds of the repeats: ``seed``, ``seed + 1``, …"""
+    return [cfg.seed + i for i in range(cfg.repeats)]
+
+
+def train(cfg: ModelConfig, ds: Dataset, training: TrainingParams, *, keep_models: int = 1,
+          log=print) -> Training:
+    """Fit ``cfg`` once per seed and evaluate every fit once on the test set.
+
+    ``validation: split`` holds out ``validation_fraction`` of the training images
+    (seeded by ``cfg.seed``, the same split for every repeat); ``validation: test`` uses the
+    test set for validation, as some sources did (their reports must say so).
+    """
+    x_train, x_test = scale(ds.x_train), scale(ds.x_test)
+    if cfg.validation == "split":
+        split = validation_split(ds.y_train, cfg.validation_fraction, cfg.seed)
+        x_fit, y_fit = x_train[split.fit], ds.y_train[split.fit]
+        x_val, y_val = x_train[split.val], ds.y_train[split.val]
+    else:
+        x_fit, y_fit, x_val, y_val = x_train, ds.y_train, x_test, ds.y_test
+    t_fit, t_val, t_test = (encode_labels(y, cfg) for y in (y_fit, y_val, ds.y_test))
+    x_test_raw = ds.x_test.astype(np.float32)
+
+    runs = []
+    for i, seed in enumerate(seeds(cfg)):
+        keras.utils.set_random_seed(seed)
+        model = compile_model(build_model(cfg), cfg, training)
+        start = time.perf_counter()
+        hist = model.fit(x_fit, t_fit, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                         validation_data=(x_val, t_val), verbose=0)
+        fit_seconds = time.perf_counter() - start
+        test_loss, test_acc = model.evaluate(x_test, t_test, batch_size=EVAL_BATCH, verbose=0)
+        train_loss, train_acc = model.evaluate(x_fit, t_fit, batch_size=EVAL_BATCH, verbose=0)
+        raw_loss, raw_acc = model.evaluate(x_test_raw, t_test, batch_size=EVAL_BATCH, verbose=0)
+        run = SeedRun(
+            seed=seed,
+            history={k: [float(v) for v in vals] for k, vals in hist.history.items()},
+            test_loss=float(test_loss), test_accuracy=float(test_acc),
+            train_loss=float(train_loss), train_accuracy=float(train_acc),
+            unscaled_test_loss=float(raw_loss), unscaled_test_accuracy=float(raw_acc),
+            dead_units=dead_relu_units(model, x_test),
+            test_probabilities=model.predict(x_test, batch_size=EVAL_BATCH, verbose=0),
+            fit_seconds=fit_seconds,
+            model=model if i < keep_models else None,
+        )
+        runs.append(run)
+        log(f"seed {seed}: test accuracy {run.test_accuracy:.4f}, loss {run.test_loss:.4f} "
+            f"({cfg.epochs} epochs in {fit_seconds:.1f} s)")
+    return Training(config=cfg, runs=runs, n_fit=len(x_fit), n_val=len(x_val), n_test=len(x_test),
+                    validation_on=cfg.validation)

@@ -1,0 +1,71 @@
+"""Pieces of the model reports that are HTML or tables: rendered with jinja2 (autoescaped)."""
+
+from __future__ import annotations
+
+import jinja2
+import keras
+import pandas as pd
+
+from pipeline import config
+from pipeline.config import ModelConfig
+from pipeline.evaluation import Verdict
+
+_COLOURS = {"holds": ("#15803d", "#f0fdf4"), "does not hold": ("#b91c1c", "#fef2f2"),
+            "no claim": ("#475569", "#f8fafc")}
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(config.TEMPLATES_DIR / "report"),
+                              autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+def claim_box(verdict: Verdict, source: str, repeats: int) -> str:
+    """The claimed-vs-measured box (HTML)."""
+    colour, background = _COLOURS[verdict.verdict]
+    return _env().get_template("claim_box.html.j2").render(v=verdict, source=source, repeats=repeats,
+                                                           colour=colour, background=background)
+
+
+def warning_box(text: str) -> str:
+    return _env().get_template("warning_box.html.j2").render(text=text)
+
+
+def config_table(cfg: ModelConfig) -> pd.DataFrame:
+    """The configuration as a two-column table, in the order a reader needs it."""
+    rows = {
+        "source report": cfg.source,
+        "hidden layers (units)": " → ".join(map(str, cfg.hidden)),
+        "hidden activation": cfg.activation,
+        "dropout after last hidden layer": f"{cfg.dropout:g}" if cfg.dropout else "none",
+        "output activation": cfg.output_activation,
+        "optimizer": cfg.optimizer + ("" if cfg.learning_rate is None else f" (learning rate {cfg.learning_rate:g})"),
+        "loss": cfg.loss,
+        "labels": "one-hot vectors" if cfg.one_hot else "integers 0–9",
+        "epochs": cfg.epochs,
+        "batch size": cfg.batch_size,
+        "validation": (f"seeded stratified split: {cfg.validation_fraction:.0%} of the training images"
+                       if cfg.validation == "split" else "the TEST set (as the source did)"),
+        "repeats (seeds)": f"{cfg.repeats} (seeds {cfg.seed}–{cfg.seed + cfg.repeats - 1})",
+    }
+    return pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=pd.Index(list(rows), name="setting"))
+
+
+def layer_table(model: keras.Model) -> pd.DataFrame:
+    """Per layer: output shape, parameters and how they are counted ((inputs + 1) × units)."""
+    rows, fan_in = [], None
+    for layer in model.layers:
+        shape = tuple(layer.output.shape[1:])
+        count = layer.count_params()
+        how = ""
+        if isinstance(layer, keras.layers.Dense):
+            how = f"({fan_in} inputs + 1 bias) × {layer.units} units"
+        if isinstance(layer, keras.layers.Flatten):
+            fan_in = shape[0]
+        elif isinstance(layer, keras.layers.Dense):
+            fan_in = layer.units
+        rows.append({"layer": layer.name, "type": type(layer).__name__, "output shape": str(shape),
+                     "parameters": count, "count": how})
+    df = pd.DataFrame(rows).set_index("layer")
+    df.loc["total"] = ["", "", int(df["parameters"].sum()), ""]
+    return df
