@@ -15,6 +15,7 @@ def setup() -> None:
     """One look for every report: seaborn's theme, readable sizes, crisp PNGs."""
     sns.set_theme(context="notebook", style="whitegrid")
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.autolayout": False})
+    pd.set_option("display.max_colwidth", None)  # tables show whole descriptions
 
 
 def class_counts(counts: pd.DataFrame) -> plt.Figure:
@@ -99,5 +100,106 @@ def pca_scatter(coords: np.ndarray, labels: np.ndarray, class_names: tuple[str, 
     ax.set_ylabel(f"PC 2 ({100 * explained[1]:.1f}% of the variance)")
     ax.set_title(f"PCA of {len(coords):,} training images")
     ax.legend(markerscale=4, title="class", bbox_to_anchor=(1.02, 1), loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- model reports
+
+
+def training_curves(runs_history: list[dict[str, list[float]]], seeds: list[int], val_label: str) -> plt.Figure:
+    """Accuracy and loss per epoch, training vs validation, side by side.
+
+    Thin lines are the individual seeds; the thick line is their mean and the band the
+    range (min–max) over seeds.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for ax, metric in zip(axes, ("accuracy", "loss")):
+        for key, label, color in ((metric, "training", "tab:blue"), (f"val_{metric}", val_label, "tab:orange")):
+            stack = np.array([h[key] for h in runs_history])
+            epochs = np.arange(1, stack.shape[1] + 1)
+            for row in stack:
+                ax.plot(epochs, row, color=color, lw=0.7, alpha=0.45)
+            ax.fill_between(epochs, stack.min(axis=0), stack.max(axis=0), color=color, alpha=0.15, lw=0)
+            ax.plot(epochs, stack.mean(axis=0), color=color, lw=2.2, label=f"{label} (mean of {len(stack)})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric} per epoch — seeds {', '.join(map(str, seeds))}")
+        ax.legend()
+        if len(epochs) <= 20:
+            ax.set_xticks(epochs)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_heatmap(counts: np.ndarray, class_names, title: str) -> plt.Figure:
+    """Confusion matrix as a seaborn heatmap; the diagonal is greyed out so errors stand out."""
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.6), gridspec_kw={"width_ratios": [1, 1]})
+    sns.heatmap(counts, annot=True, fmt="d", cmap="Blues", cbar=False, ax=axes[0],
+                xticklabels=class_names, yticklabels=class_names, annot_kws={"fontsize": 8})
+    axes[0].set_title(title)
+    errors = counts.astype(float).copy()
+    np.fill_diagonal(errors, np.nan)
+    sns.heatmap(errors, annot=True, fmt=".0f", cmap="Reds", cbar=False, ax=axes[1],
+                xticklabels=class_names, yticklabels=class_names, annot_kws={"fontsize": 8})
+    axes[1].set_title("errors only (diagonal hidden)")
+    for ax in axes:
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        ax.tick_params(axis="x", rotation=45 if len(str(class_names[0])) > 2 else 0)
+        ax.tick_params(axis="y", rotation=0)
+    fig.tight_layout()
+    return fig
+
+
+def prediction_gallery(images: np.ndarray, true: np.ndarray, probabilities: np.ndarray, class_names,
+                       title: str, columns: int = 8) -> plt.Figure:
+    """Images with predicted class and confidence; red titles are mistakes."""
+    n = len(images)
+    rows = max(1, -(-n // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.45, rows * 1.75), squeeze=False)
+    pred = probabilities.argmax(axis=1)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i], cmap="gray_r")
+        ok = true is None or pred[i] == true[i]
+        label = f"{class_names[pred[i]]} {100 * probabilities[i, pred[i]]:.0f}%"
+        if true is not None and not ok:
+            label += f"\n(true {class_names[true[i]]})"
+        ax.set_title(label, fontsize=9, color="black" if ok else "tab:red")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def class_scores(report: pd.DataFrame) -> plt.Figure:
+    """Precision, recall and F1 per class as grouped bars."""
+    long = report[["precision", "recall", "F1"]].reset_index().melt(id_vars="class", var_name="score")
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    sns.barplot(long, x="class", y="value", hue="score", ax=ax)
+    low = float(long["value"].min())
+    ax.set_ylim(max(0.0, low - 0.05), 1.0)
+    ax.set_ylabel("score")
+    ax.set_title("per-class precision, recall and F1 (first seed's model)")
+    ax.legend(loc="lower right", ncols=3)
+    fig.tight_layout()
+    return fig
+
+
+def own_images(originals, prepared: np.ndarray, probabilities: np.ndarray, class_names) -> plt.Figure:
+    """Top row: the images as given; bottom row: after MNIST-style preprocessing, with the prediction."""
+    n = len(originals)
+    fig, axes = plt.subplots(2, n, figsize=(n * 1.6, 3.6), squeeze=False)
+    pred = probabilities.argmax(axis=1)
+    for i in range(n):
+        axes[0, i].imshow(np.asarray(originals[i]), cmap="gray", vmin=0, vmax=255)
+        axes[0, i].set_title("as drawn", fontsize=9)
+        axes[1, i].imshow(prepared[i], cmap="gray_r", vmin=0, vmax=1)
+        axes[1, i].set_title(f"{class_names[pred[i]]} {100 * probabilities[i, pred[i]]:.0f}%", fontsize=10)
+        for ax in axes[:, i]:
+            ax.axis("off")
+    fig.suptitle("own images: as drawn (top) and as the model sees them, with its prediction (bottom)")
     fig.tight_layout()
     return fig

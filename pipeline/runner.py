@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import yaml
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
@@ -121,6 +122,13 @@ def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
+def _display_value(value) -> str:
+    """A parameter as the header shows it: mappings and lists as block YAML, the rest as text."""
+    if isinstance(value, (dict, list)):
+        return yaml.safe_dump(value, sort_keys=False, default_flow_style=False, width=100).strip()
+    return str(value)
+
+
 @dataclasses.dataclass
 class ReportInfo:
     """What the header of a report says about how it was produced."""
@@ -180,14 +188,20 @@ def _first_error(nb: nbformat.NotebookNode) -> str:
     return "no error output recorded"
 
 
-def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress: bool = True) -> dict[str, Path]:
-    """Execute ``notebook`` with ``parameters`` and render it; return the written paths."""
+def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress: bool = True,
+        name: str | None = None, title: str | None = None, summary: str | None = None) -> dict[str, Path]:
+    """Execute ``notebook`` with ``parameters`` and render it; return the written paths.
+
+    ``name`` names the outputs (default: the notebook's stem), so that one template notebook
+    can give one report per configuration; ``title`` and ``summary`` (default: from the
+    notebook's markdown) are stored in the executed notebook's metadata for the index.
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     root = root or config.project_root()
     notebook = notebook if notebook.is_absolute() else (root / notebook)
-    name = notebook.stem
+    name = name or notebook.stem
     check_parameters(notebook, parameters)
 
     out_nb = config.reports_dir(root) / "notebooks" / f"{name}.ipynb"
@@ -216,13 +230,19 @@ def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress:
             raise RunnerError(f"{notebook.relative_to(root)} failed: {_first_error(executed)}\n"
                               f"The executed notebook with the error is kept at "
                               f"{failed_nb.relative_to(root)}; no HTML was written.") from None
+        executed = nbformat.read(tmp, as_version=4)
+        meta = {"name": name, "source": notebook.relative_to(root).as_posix()}
+        meta.update({k: v for k, v in (("title", title), ("summary", summary)) if v})
+        executed.metadata["mnist_report"] = meta
+        if title:
+            executed.metadata["title"] = title
+        nbformat.write(executed, tmp)
     failed_nb.unlink(missing_ok=True)
 
-    executed = nbformat.read(out_nb, as_version=4)
     info = ReportInfo(
         name=name,
         title=notebook_title(executed, name),
-        parameters=dict(parameters),
+        parameters={k: _display_value(v) for k, v in parameters.items()},
         run_date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         commit=git_commit(root),
         versions=package_versions(),

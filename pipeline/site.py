@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 import nbformat
 
-from pipeline import config, fileio, runner
+from pipeline import config, evaluation, fileio, runner
 
 
 @dataclasses.dataclass
@@ -49,14 +49,78 @@ def collect(reports: Path) -> list[ReportEntry]:
         entries.append(ReportEntry(
             name=name,
             title=runner.notebook_title(nb, name),
-            summary=_summary(nb),
-            parameters=dict(pm.get("parameters", {})),
+            summary=nb.metadata.get("mnist_report", {}).get("summary") or _summary(nb),
+            parameters={k: v for k, v in pm.get("parameters", {}).items() if not isinstance(v, (dict, list))},
             finished=finished + (" UTC" if finished else ""),
             html=f"html/{name}.html",
             html_code=f"html/{name}.code.html",
             notebook=f"notebooks/{name}.ipynb",
         ))
     return entries
+
+
+@dataclasses.dataclass
+class ModelRow:
+    """One line of the summary table: a model configuration, its claim and our measurement."""
+
+    name: str
+    title: str
+    source: str
+    architecture: str
+    epochs: int
+    claimed_accuracy: float | None
+    accuracy: str  # "97.81 ± 0.12 %" or "" if not run yet
+    accuracy_mean: float | None
+    repeats: int
+    verdict: str
+    checks: str  # "accuracy holds, loss does not"
+    html: str
+
+
+def _checks(claim: dict) -> str:
+    parts = [f"{key.removeprefix('test_')} {'holds' if v['holds'] else 'does not'}"
+             for key, v in claim.items() if isinstance(v, dict)]
+    return ", ".join(parts) if len(parts) > 1 else ""
+
+
+@dataclasses.dataclass
+class ClassicalRow:
+    name: str
+    test_accuracy: float
+    fit_seconds: float | None
+    predict_seconds: float | None
+
+
+def model_rows(reports: Path, params: config.Params) -> list[ModelRow]:
+    """The summary table's rows, from params.yaml and each configuration's metrics file."""
+    rows = []
+    for name, cfg in params.models.items():
+        m = evaluation.read_metrics(reports / "metrics" / f"{name}.json")
+        html = f"html/02_model_report_{name}.html"
+        acc = m["test_accuracy"] if m else None
+        rows.append(ModelRow(
+            name=name, title=cfg.title, source=cfg.source,
+            architecture=" → ".join(map(str, [784, *cfg.hidden, 10])) + (f", dropout {cfg.dropout:g}" if cfg.dropout else ""),
+            epochs=cfg.epochs,
+            claimed_accuracy=cfg.claimed.accuracy,
+            accuracy=f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f} %" if acc else "",
+            accuracy_mean=acc["mean"] if acc else None,
+            repeats=m["repeats"] if m else cfg.repeats,
+            verdict=m["claim"]["verdict"] if m else "not run",
+            checks=_checks(m["claim"]) if m else "",
+            html=html if (reports / html).is_file() else "",
+        ))
+    return rows
+
+
+def classical_rows(reports: Path) -> list[ClassicalRow]:
+    m = evaluation.read_metrics(reports / "metrics" / "classical.json") or {}
+    t = evaluation.read_metrics(reports / "timing" / "classical.json") or {}
+    names = {evaluation.metric_key(k): k for k in t}
+    return [ClassicalRow(name=names.get(key, key.replace("_", " ")), test_accuracy=v["test_accuracy"],
+                         fit_seconds=t.get(names.get(key, ""), {}).get("fit_seconds"),
+                         predict_seconds=t.get(names.get(key, ""), {}).get("predict_seconds"))
+            for key, v in m.items()]
 
 
 def environment() -> jinja2.Environment:
@@ -76,6 +140,10 @@ def build(root: Path | None = None) -> Path:
     params = config.load_params(root / config.PARAMS_FILE)
     page = environment().get_template("index.html.j2").render(
         reports=collect(reports),
+        models=model_rows(reports, params),
+        classical=classical_rows(reports),
+        dvc_plots="dvc_plots/index.html" if (reports / "dvc_plots" / "index.html").is_file() else "",
+        params_sha256=fileio.sha256_file(root / config.PARAMS_FILE)[:12],
         dataset=params.data.dataset,
         built=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         commit=runner.git_commit(root),

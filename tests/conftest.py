@@ -18,6 +18,14 @@ from pipeline import config, dataset
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
 SAMPLE = {"sample_size": 600, "samples_per_class": 4, "pca_points": 300}
+# The test profile of the model stages: two configurations (one-hot + dropout, and R0's deep
+# sparse one), 1 epoch, 2 repeats, the first 600 real images; a light classical comparison.
+PROFILE_MODELS = ("baseline", "r0_deep")
+PROFILE_MODEL = {"epochs": 1, "repeats": 2}
+PROFILE_TRAINING = {"sample_size": 600}
+PROFILE_CLASSICAL = {"sample_size": 600, "forest_trees": 10, "max_iter": 50}
+PROFILE_VARIANTS = ("baseline", "dropout_50")  # the loss sweep: 2 variants × 2 seeds × 1 epoch
+PROFILE_SWEEP = {"seeds": [0, 1], "epochs": 1}
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -80,11 +88,27 @@ def set_params(root: Path, section: str, values: dict) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def use_test_profile(root: Path) -> None:
+    """Make ``root``'s params.yaml the small test profile (real data, few images, 1 epoch)."""
+    path = root / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    params["explore"].update(SAMPLE)
+    params["training"].update(PROFILE_TRAINING)
+    params["classical"].update(PROFILE_CLASSICAL)
+    params["models"] = {k: {**params["models"][k], **PROFILE_MODEL} for k in PROFILE_MODELS}
+    if "sweep" in params:
+        sweep = params["sweep"]
+        sweep.update(PROFILE_SWEEP)
+        sweep["variants"] = {k: sweep["variants"][k] for k in PROFILE_VARIANTS}
+        sweep["claimed"] = {loss: {k: rows[k] for k in PROFILE_VARIANTS} for loss, rows in sweep["claimed"].items()}
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
 @pytest.fixture(scope="session")
 def built_project(tmp_path_factory):
     """A copy of the repo whose pipeline ran once with `dvc repro` on the small profile."""
     root = copy_project(tmp_path_factory.mktemp("project"))
-    set_params(root, "explore", SAMPLE)
+    use_test_profile(root)
     proc = run([bin_path("dvc"), "repro"], cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root, proc

@@ -71,3 +71,29 @@ def test_index_links_work_in_the_browser(browser, built_project, artifacts, widt
     outside = [u for u in seen["requests"] if not u.startswith(("file://", "data:"))]
     assert outside == [] and seen["errors"] == []
     page.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_model_report_in_the_browser(browser, built_project, artifacts, width):
+    root, _ = built_project
+    page, seen = open_page(browser, (root / "reports/html/02_model_report_r0_deep.html").as_uri(), width)
+    sizes = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+    assert len(sizes) >= 6 and all(ok and w > 0 for ok, w in sizes), sizes
+    assert page.locator(".claim-box").is_visible()
+    assert "Claimed vs measured (R0)" in page.inner_text(".claim-box")
+    outside = [u for u in seen["requests"] if not u.startswith(("file://", "data:"))]
+    assert outside == [] and seen["errors"] == []
+    page.screenshot(path=str(artifacts / f"model-report-{width}.png"), full_page=False)
+    page.close()
+
+
+def test_dvc_plots_page_renders_offline(browser, built_project, artifacts):
+    root, _ = built_project
+    page, seen = open_page(browser, (root / "reports/dvc_plots/index.html").as_uri(), 1280)
+    # vega-embed draws each plot into an svg or canvas; blank offline pages have none
+    page.wait_for_function("document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= 3",
+                           timeout=20000)
+    outside = [u for u in seen["requests"] if not u.startswith(("file://", "data:"))]
+    assert outside == [] and seen["errors"] == []
+    page.screenshot(path=str(artifacts / "dvc-plots-1280.png"), full_page=True)
+    page.close()

@@ -38,7 +38,7 @@ def parse(path: Path) -> _Refs:
 
 def test_dvc_repro_runs_every_stage(built_project):
     root, proc = built_project
-    for stage in ("data", "explore", "site"):
+    for stage in ("data", "explore", "model@baseline", "model@r0_deep", "classical", "site"):
         assert f"Running stage '{stage}'" in proc.stdout
     assert (root / "dvc.lock").is_file()
     for rel in ("data/dataset.npz", "reports/index.html", "reports/notebooks/01_data_exploration.ipynb",
@@ -101,7 +101,7 @@ def test_html_header_names_parameters_date_and_versions(built_project):
     text = (root / "reports/html/01_data_exploration.html").read_text()
     header = text[text.index('id="report-header"'):text.index("</header>")]
     for key, value in SAMPLE.items():
-        assert f"<code>{key}</code>" in header and f"<code>{value}</code>" in header
+        assert f"<code>{key}</code>" in header and f'<code class="param-value">{value}</code>' in header
     assert "UTC" in header and "papermill" in header and "tensorflow-cpu" in header
     assert 'href="../index.html"' in header
 

@@ -1,0 +1,68 @@
+"""``dvc plots show`` that renders offline.
+
+DVC's default HTML loads vega, vega-lite and vega-embed from a CDN, so its plots are blank
+without internet. ``write_template`` writes an HTML template for ``dvc plots show
+--html-template`` that inlines the same three libraries (the versions DVC's renderer asks
+for, fetched with ``npm pack`` and pinned by sha256); ``show`` runs DVC with it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline import assets, config, fileio
+
+# The versions dvc-render's VegaRenderer names in its CDN <script> tags.
+VEGA = assets.Asset("vega", "5.20.2", "package/build/vega.min.js",
+                    "4794d0169cb1f3ebad8117fe98ba5bd652dd725905ec0384e832391dbccb03be")
+VEGA_LITE = assets.Asset("vega-lite", "5.2.0", "package/build/vega-lite.min.js",
+                         "d73157451b3978015ab31dacd55ff90d986ab8663fc0abed50f97b3cd90002cb")
+VEGA_EMBED = assets.Asset("vega-embed", "6.18.2", "package/build/vega-embed.min.js",
+                          "1ba9826431ddc9805e815ad92acc811c819f2bfd32bda2a128b8c4b5070fab5e")
+LIBRARIES = (VEGA, VEGA_LITE, VEGA_EMBED)
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Training curves (dvc plots)</title>
+{inline_scripts}
+<style>
+  body {{ font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1rem auto; max-width: 72rem; padding: 0 1rem; }}
+  nav a {{ font-weight: 600; }}
+  table {{ border-spacing: 15px; }}
+</style>
+</head>
+<body>
+<nav><a href="../index.html">&larr; All reports</a></nav>
+<h1>Training curves of every configuration</h1>
+<p>Mean over seeds per epoch, drawn by <code>dvc plots show</code> from <code>reports/plots/*.csv</code>
+   (definitions in <code>dvc.yaml</code>). Vega is inlined: this page needs no network.</p>
+{{plot_divs}}
+</body>
+</html>
+"""
+
+
+def write_template(path: Path) -> Path:
+    """The offline template, with the three libraries inlined; DVC fills ``{plot_divs}``."""
+    scripts = "\n".join(f"<script>/* {a.package}@{a.version} */\n{assets.read_text(a)}\n</script>" for a in LIBRARIES)
+    fileio.write_text(path, PAGE.format(inline_scripts=scripts))
+    return path
+
+
+def show(out: Path | None = None, root: Path | None = None) -> Path:
+    """Run ``dvc plots show`` with the offline template; return the written index.html."""
+    root = root or config.project_root()
+    out = out or config.reports_dir(root) / "dvc_plots"
+    template = write_template(root / "build" / "dvc-plots-template.html")
+    dvc = shutil.which("dvc", path=str(Path(sys.executable).parent)) or "dvc"
+    proc = subprocess.run([dvc, "plots", "show", "--html-template", str(template), "-o", str(out)],
+                          cwd=root, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise assets.AssetError(f"dvc plots show failed: {(proc.stderr or proc.stdout).strip()[-800:]}")
+    return out / "index.html"

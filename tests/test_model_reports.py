@@ -1,0 +1,169 @@
+"""Model reports through the real pipeline (DVC + papermill + nbconvert) on the test profile,
+and prediction of drawn digits with a really trained model."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import numpy as np
+import pytest
+
+from pipeline import config, dataset, evaluation, modeling, predict
+from tests.conftest import PROFILE_MODEL, PROFILE_MODELS, PROFILE_TRAINING, REPO, bin_path, run
+
+pytestmark = pytest.mark.slow
+
+METRIC_KEYS = {"test_accuracy", "test_loss", "val_accuracy", "train_accuracy", "unscaled_test_loss",
+               "seeds", "repeats", "epochs", "images", "validation_on", "claim"}
+
+
+@pytest.mark.parametrize("name", PROFILE_MODELS)
+def test_model_stage_writes_report_metrics_curves_and_model(built_project, name):
+    root, _ = built_project
+    m = json.loads((root / f"reports/metrics/{name}.json").read_text())
+    assert set(m) == METRIC_KEYS
+    assert m["repeats"] == PROFILE_MODEL["repeats"] and len(m["seeds"]) == PROFILE_MODEL["repeats"]
+    assert m["epochs"] == PROFILE_MODEL["epochs"] and m["validation_on"] == "split"
+    n = PROFILE_TRAINING["sample_size"]
+    assert m["images"] == {"fit": n - n // 10, "validation": n // 10, "test": n}
+    accs = [s["test_accuracy"] for s in m["seeds"].values()]
+    assert m["test_accuracy"]["mean"] == pytest.approx(np.mean(accs), abs=1e-6)
+    assert m["test_accuracy"]["std"] == pytest.approx(np.std(accs, ddof=1), abs=1e-6)
+    assert m["claim"]["verdict"] in ("holds", "does not hold")
+    with open(root / f"reports/plots/{name}.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == PROFILE_MODEL["epochs"]
+    assert {"epoch", "accuracy", "val_accuracy", "loss", "val_loss", "val_accuracy_std"} <= set(rows[0])
+    model = predict.load_model(root / f"models/{name}.keras")
+    assert model.count_params() == modeling.expected_parameter_count(config.load_params(root / "params.yaml").models[name])
+    for view in ("", ".code"):
+        assert (root / f"reports/html/02_model_report_{name}{view}.html").is_file()
+
+
+def test_model_report_shows_every_section(built_project):
+    root, _ = built_project
+    nb = nbformat.read(root / "reports/notebooks/02_model_report_r0_deep.ipynb", as_version=4)
+    assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", []))
+    html = (root / "reports/html/02_model_report_r0_deep.html").read_text()
+    for text in ("Deep funnel with a 10-unit ReLU layer (R0)", "(784 inputs + 1 bias) × 512 units", "569600",
+                 "Claimed vs measured (R0)", "0.8874", "seed 0:", "Per class: precision", "most confident",
+                 "Your own images", "reports/metrics/r0_deep.json"):
+        assert text in html, text
+    # curves, confusion matrix, class scores, first images, mistakes, own images
+    assert html.count("data:image/png;base64,") >= 6
+    assert nb.metadata["mnist_report"]["title"] == "Deep funnel with a 10-unit ReLU layer (R0)"
+
+
+def test_index_lists_every_configuration_with_accuracy_and_verdict(built_project):
+    root, _ = built_project
+    index = (root / "reports/index.html").read_text()
+    for name in PROFILE_MODELS:
+        m = json.loads((root / f"reports/metrics/{name}.json").read_text())
+        acc = m["test_accuracy"]
+        row = index[index.index(f'id="row-{name}"'):]
+        row = row[:row.index("</tr>")]
+        assert f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f} %" in row
+        assert m["claim"]["verdict"] in row
+        assert f'href="html/02_model_report_{name}.html"' in row
+    assert 'id="classical-table"' in index and "random forest" in index
+
+
+def test_classical_stage_reports_four_models(built_project):
+    root, _ = built_project
+    m = json.loads((root / "reports/metrics/classical.json").read_text())
+    assert set(m) == {"logistic_regression", "k_nearest_neighbours", "linear_svm", "random_forest"}
+    assert all(0.5 < v["test_accuracy"] <= 1 for v in m.values())
+    t = json.loads((root / "reports/timing/classical.json").read_text())
+    assert all(v["fit_seconds"] >= 0 and v["predict_seconds"] > 0 for v in t.values())  # k-NN fits in ~0 s
+
+
+def test_dvc_metrics_and_plots_read_the_outputs(built_project):
+    root, _ = built_project
+    proc = run([bin_path("dvc"), "metrics", "show", "--json"], cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.dumps(json.loads(proc.stdout))
+    for name in PROFILE_MODELS:
+        assert f"reports/metrics/{name}.json" in shown
+    out = root / "plots_out"
+    proc = run([bin_path("dvc"), "plots", "show", "--json", "-o", str(out)], cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert "val_accuracy" in proc.stdout
+
+
+def test_model_stage_rerun_gives_byte_identical_metrics(built_project):
+    root, _ = built_project
+    before = (root / "reports/metrics/r0_deep.json").read_bytes()
+    curves = (root / "reports/plots/r0_deep.csv").read_bytes()
+    proc = run([bin_path("dvc"), "repro", "--force", "--single-item", "model@r0_deep"], cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (root / "reports/metrics/r0_deep.json").read_bytes() == before
+    assert (root / "reports/plots/r0_deep.csv").read_bytes() == curves
+    # leave the shared project up to date (the forced stage rewrote its HTML, so the site is stale)
+    assert run([bin_path("dvc"), "repro"], cwd=root).returncode == 0
+
+
+def test_exp_run_changing_one_configuration_reruns_only_its_stage(built_project, tmp_path):
+    src, _ = built_project
+    root = tmp_path / "exp"
+    shutil.copytree(src, root, symlinks=True)
+    for cmd in (["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "built"]):
+        subprocess.run(cmd, cwd=root, check=True, capture_output=True)
+    proc = run([bin_path("dvc"), "exp", "run", "-S", "models.baseline.epochs=2"], cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Running stage 'model@baseline'" in proc.stdout
+    for other in ("explore", "model@r0_deep", "classical", "data"):
+        assert f"Running stage '{other}'" not in proc.stdout
+    diff = run([bin_path("dvc"), "metrics", "diff", "--json"], cwd=root)
+    assert diff.returncode == 0, diff.stderr
+    changed = json.loads(diff.stdout)["reports/metrics/baseline.json"]
+    assert changed["epochs"] == {"old": 1, "new": 2, "diff": 1}
+
+
+# --------------------------------------------------------------------------- predict
+
+
+@pytest.fixture(scope="module")
+def trained_model(mnist_file, tmp_path_factory):
+    """A real model: R1's configuration, 3 epochs on the first 12,000 MNIST images."""
+    cfg = config.load_params(REPO / "params.yaml").models["r1_onehot"].model_copy(update={"epochs": 3, "repeats": 1})
+    ds = dataset.load(mnist_file, sample_size=12_000)
+    result = modeling.train(cfg, ds, config.TrainingParams(threads=0, deterministic=False), log=lambda *_: None)
+    assert result.runs[0].test_accuracy > 0.9
+    path = tmp_path_factory.mktemp("model") / "r1.keras"
+    result.first_model.save(path)
+    return path
+
+
+def test_predict_command_classifies_drawn_digits(trained_model, tmp_path):
+    files = []
+    for digit, dark in (("7", False), ("1", False), ("0", True), ("4", False)):
+        path = tmp_path / f"drawn_{digit}.png"
+        predict.draw_digit(digit, dark_background=dark).save(path)
+        files.append(path)
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "predict", str(trained_model), *map(str, files)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = dict(line.split(": ", 1) for line in proc.stdout.strip().splitlines())
+    assert lines[str(files[0])].startswith("7 (confidence")
+    correct = sum(lines[str(f)].startswith(f.stem[-1] + " ") for f in files)
+    assert correct >= 3, proc.stdout
+
+
+def test_predict_command_refuses_bad_files_and_names_them(trained_model, tmp_path):
+    good = tmp_path / "seven.png"
+    predict.draw_digit("7").save(good)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "predict", str(trained_model), str(good), str(empty), str(text)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 1
+    assert f"{empty}: the file is empty" in proc.stderr and f"{text}: not an image" in proc.stderr
+    assert proc.stdout.startswith(f"{good}: 7")
+
