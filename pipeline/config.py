@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -143,6 +143,40 @@ class ClassicalParams(_Section):
     max_iter: int = Field(200, ge=1, description="iterations of the linear models' solvers")
 
 
+class Variant(_Section):
+    """One row of R4's sweep: layer widths and dropout (everything else is the sweep's)."""
+
+    description: str
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
+Loss = Literal["categorical_crossentropy", "sparse_categorical_crossentropy"]
+
+
+class SweepParams(_Section):
+    """``sweep``: R4's baseline and variants, trained with both losses over the same seeds."""
+
+    optimizer: Literal["adam", "sgd", "rmsprop"] = "adam"
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(512, ge=1)
+    validation_fraction: float = Field(0.1, gt=0, lt=1)
+    seeds: list[Annotated[int, Field(ge=0)]] = Field([0, 1, 2], min_length=1)
+    variants: dict[ConfigName, Variant] = Field(min_length=1, description="the first is the baseline")
+    claimed: dict[Loss, dict[str, Annotated[list[float], Field(min_length=2, max_length=2)]]] = {}
+
+    @model_validator(mode="after")
+    def _references(self) -> "SweepParams":
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must be distinct, got {self.seeds}")
+        for loss, rows in self.claimed.items():
+            unknown = sorted(set(rows) - set(self.variants))
+            if unknown:
+                raise ValueError(f"claimed.{loss} names unknown variant(s) {', '.join(unknown)}; "
+                                 f"variants are: {', '.join(self.variants)}")
+        return self
+
+
 class Params(_Section):
     """The whole of ``params.yaml``."""
 
@@ -151,6 +185,7 @@ class Params(_Section):
     training: TrainingParams = TrainingParams()
     models: dict[ConfigName, ModelConfig] = {}
     classical: ClassicalParams = ClassicalParams()
+    sweep: SweepParams | None = None
 
 
 class ParamsError(ValueError):

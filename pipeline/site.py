@@ -123,6 +123,35 @@ def classical_rows(reports: Path) -> list[ClassicalRow]:
             for key, v in m.items()]
 
 
+@dataclasses.dataclass
+class SweepRow:
+    """One variant of R4's sweep: test accuracy per loss (mean ± std over seeds) and R4's numbers."""
+
+    description: str
+    cells: list[str]  # one per loss, "97.81 ± 0.12 %"
+    claimed: list[str]  # R4's printed accuracy per loss
+
+
+def sweep_rows(reports: Path, params: config.Params) -> tuple[list[str], list[SweepRow]]:
+    """The loss-sweep table: (loss names, rows), empty when the sweep has not run."""
+    if params.sweep is None:
+        return [], []
+    losses = ["categorical_crossentropy", "sparse_categorical_crossentropy"]
+    found = {loss: evaluation.read_metrics(reports / "metrics" / f"sweep_{loss}.json") for loss in losses}
+    if not any(found.values()):
+        return [], []
+    rows = []
+    for name, v in params.sweep.variants.items():
+        cells, claimed = [], []
+        for loss in losses:
+            acc = ((found[loss] or {}).get("variants", {}).get(name) or {}).get("test_accuracy")
+            cells.append(f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f} %" if acc else "")
+            c = params.sweep.claimed.get(loss, {}).get(name)
+            claimed.append(f"{100 * c[1]:.1f} %" if c else "")
+        rows.append(SweepRow(v.description, cells, claimed))
+    return losses, rows
+
+
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(config.TEMPLATES_DIR / "site"),
@@ -142,6 +171,7 @@ def build(root: Path | None = None) -> Path:
         reports=collect(reports),
         models=model_rows(reports, params),
         classical=classical_rows(reports),
+        sweep=sweep_rows(reports, params),
         dvc_plots="dvc_plots/index.html" if (reports / "dvc_plots" / "index.html").is_file() else "",
         params_sha256=fileio.sha256_file(root / config.PARAMS_FILE)[:12],
         dataset=params.data.dataset,

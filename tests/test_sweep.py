@@ -1,0 +1,121 @@
+"""The loss sweep's statistics, table and conclusion on constructed inputs with known answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import config, sweep
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return config.load_params(REPO / "params.yaml").sweep
+
+
+def test_sweep_params_hold_r4s_eleven_variants_and_both_tables(spec):
+    assert len(spec.variants) == 11 and next(iter(spec.variants)) == "baseline"
+    assert spec.variants["first_down"].hidden == [100, 156]  # as R4 printed it
+    assert spec.variants["three_layers_dropout_50"].hidden == [128, 128, 128]
+    assert spec.optimizer == "adam" and spec.epochs == 20 and spec.batch_size == 512
+    for loss in sweep.LOSSES:
+        assert set(spec.claimed[loss]) == set(spec.variants)
+    assert spec.claimed["sparse_categorical_crossentropy"]["first_down"] == [0.067, 0.979]
+
+
+def test_paired_difference_matches_the_t_interval():
+    p = sweep.paired_difference({0: 1.0, 1: 2.0, 2: 3.0}, {0: 0.0, 1: 0.0, 2: 0.0})
+    half = 4.302652729911275 / math.sqrt(3)  # t(0.975, 2) · s / √n with s = 1
+    assert (p.n, p.mean, p.std) == (3, 2.0, 1.0)
+    assert p.low == pytest.approx(2 - half) and p.high == pytest.approx(2 + half)
+    assert not p.excludes_zero
+    tight = sweep.paired_difference({0: 1.0, 1: 1.1, 2: 0.9, 5: 7.0}, {0: 0.0, 1: 0.0, 2: 0.0})
+    assert tight.n == 3 and tight.excludes_zero  # seed 5 has no pair and is ignored
+    with pytest.raises(ValueError, match="no shared seeds"):
+        sweep.paired_difference({0: 1.0}, {1: 1.0})
+
+
+def test_mcnemar_counts_discordant_pairs_and_gives_the_exact_p_value():
+    y = np.zeros(30, dtype=int)
+    a = np.zeros(30, dtype=int)
+    b = np.zeros(30, dtype=int)
+    b[:10] = 1  # b wrong on 10 images where a is right
+    m = sweep.mcnemar(a, b, y)
+    assert (m.only_a, m.only_b) == (10, 0) and m.p_value == pytest.approx(2 * 0.5 ** 10)
+    assert sweep.mcnemar(a, a, y).p_value == 1.0
+
+
+def _runs(acc: dict[tuple[str, str, int], float]) -> pd.DataFrame:
+    return pd.DataFrame([{"loss": l, "variant": v, "seed": s, "test_accuracy": x, "test_loss": 1 - x}
+                         for (l, v, s), x in acc.items()])
+
+
+def test_r4_table_has_r4s_columns_and_differences_to_the_baseline(spec):
+    loss = sweep.LOSSES[1]
+    runs = _runs({**{(loss, "baseline", s): 0.97 + 0.001 * s for s in range(3)},
+                  **{(loss, "dropout_50", s): 0.98 + 0.001 * s for s in range(3)}})
+    t = sweep.r4_table(runs, spec, loss)
+    assert t.index.name == "Description"
+    assert list(t.columns) == ["First Layer", "Second Layer", "Third Layer", "Dropout", "Loss", "Loss +/-",
+                               "Loss +/-%", "Accuracy", "Accuracy +/-", "Accuracy +/-%", "R4 loss", "R4 accuracy"]
+    row = t.loc["Increase dropout to 50%"]
+    assert row["Accuracy"] == "0.9810 ± 0.0010" and row["Accuracy +/-"] == "+0.0100" and row["Dropout"] == "50%"
+    assert row["R4 accuracy"] == "0.979" and t.loc["Baseline", "Accuracy +/-"] == ""
+
+
+def _comparison(differences, beyond, p_values, same=1.0, gap=0.0):
+    n = len(differences)
+    return pd.DataFrame({
+        "description": [f"v{i}" for i in range(n)], "categorical": [0.98] * n, "sparse": [0.98] * n,
+        "difference": differences, "ci_low": [-1.0] * n, "ci_high": [1.0] * n, "seeds": [3] * n,
+        "beyond_noise": beyond, "only_categorical_right": [0] * n, "only_sparse_right": [0] * n,
+        "mcnemar_p": p_values, "same_prediction": [same] * n, "max_val_loss_gap": [gap] * n,
+        "identical_curves": [gap == 0.0] * n}, index=[f"v{i}" for i in range(n)])
+
+
+def test_conclusion_is_computed_from_the_numbers():
+    quiet = sweep.conclusion(_comparison([0.0, 0.0], [False, False], [1.0, 1.0]), {})
+    assert any("bit-identical" in s for s in quiet)
+    assert any("For none of the 2 variants" in s for s in quiet)
+    assert any("finds 0 of 2 variants" in s for s in quiet)
+    loud = sweep.conclusion(_comparison([0.01, -0.002], [True, False], [0.001, 0.5], same=0.99, gap=0.02), {})
+    assert loud != quiet
+    assert any("For 1 of 2 variants" in s and "v0" in s for s in loud)
+    assert any("finds 1 of 2 variants" in s and "(v0)" in s for s in loud)
+    assert any("99.00–99.00%" in s and "0.0200" in s for s in loud)
+
+
+def test_conclusion_names_variants_beyond_noise_against_the_baseline():
+    table = pd.DataFrame({"description": ["a", "b"], "difference": [0.004, -0.0005], "ci_low": [0.001, -0.002],
+                          "ci_high": [0.007, 0.001], "seeds": [3, 3], "beyond_noise": [True, False]})
+    text = " ".join(sweep.conclusion(pd.DataFrame(), {sweep.LOSSES[0]: table}))
+    assert "1 of 2 variants differ from the baseline" in text and "better: a (+0.0040)" in text
+    assert "smallest measured difference is 0.0005" in text
+
+
+def test_cache_key_depends_on_what_determines_the_result_only(spec):
+    training = config.TrainingParams()
+    k = lambda v, s, tr=training, data="d": sweep.cache_key(sweep.variant_config(spec, v, sweep.LOSSES[0], s), tr, data, "c")
+    assert k("baseline", 0) == k("baseline", 0)
+    assert len({k("baseline", 0), k("baseline", 1), k("dropout_50", 0), k("baseline", 0, data="e"),
+                k("baseline", 0, tr=config.TrainingParams(sample_size=5))}) == 5
+    # the description is not part of the key
+    renamed = spec.model_copy(deep=True)
+    renamed.variants["baseline"].description = "renamed"
+    assert sweep.cache_key(sweep.variant_config(renamed, "baseline", sweep.LOSSES[0], 0), training, "d", "c") == k("baseline", 0)
+
+
+def test_bad_sweep_references_are_refused():
+    from pipeline.config import ParamsError, parse_params
+
+    base = {"variants": {"baseline": {"description": "b", "hidden": [4]}}}
+    with pytest.raises(ParamsError, match="unknown variant"):
+        parse_params({"sweep": {**base, "claimed": {"categorical_crossentropy": {"nope": [0.1, 0.9]}}}})
+    with pytest.raises(ParamsError, match="distinct"):
+        parse_params({"sweep": {**base, "seeds": [1, 1]}})
+    with pytest.raises(ParamsError, match="sweep.claimed"):
+        parse_params({"sweep": {**base, "claimed": {"hinge": {}}}})

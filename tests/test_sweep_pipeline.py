@@ -1,0 +1,77 @@
+"""The loss sweep through the real pipeline (DVC + papermill) on the test profile:
+2 variants × 2 seeds × 1 epoch per loss, then one seed added."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import nbformat
+import pytest
+
+from tests.conftest import bin_path, run
+
+pytestmark = pytest.mark.slow
+
+
+def test_sweep_stages_write_r4_tables_and_the_comparison(built_project):
+    from pipeline import sweep
+    from tests.conftest import PROFILE_SWEEP, PROFILE_VARIANTS
+
+    root, proc = built_project
+    for loss in sweep.LOSSES:
+        assert f"Running stage 'sweep@{loss}'" in proc.stdout
+        m = json.loads((root / f"reports/metrics/sweep_{loss}.json").read_text())
+        assert set(m["variants"]) == set(PROFILE_VARIANTS) and m["seeds"] == PROFILE_SWEEP["seeds"]
+        html = (root / f"reports/html/04_loss_sweep_{loss}.html").read_text()
+        assert "R4 accuracy" in html and "Increase dropout to 50%" in html
+        assert len(list((root / "data/sweep-cache" / loss).glob("*.json"))) == 4
+    html = (root / "reports/html/05_loss_comparison.html").read_text()
+    assert "McNemar" in html and "Categorical and sparse categorical cross-entropy, trained from the same 2 seeds" in html
+
+
+def test_adding_a_seed_trains_only_the_new_runs(built_project, tmp_path):
+    src, _ = built_project
+    root = tmp_path / "seed"
+    shutil.copytree(src, root, symlinks=True)
+    proc = run([bin_path("dvc"), "exp", "run", "-S", "sweep.seeds=[0,1,2]"], cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for other in ("explore", "model@baseline", "model@r0_deep", "classical"):
+        assert f"Running stage '{other}'" not in proc.stdout
+    for loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+        nb = nbformat.read(root / f"reports/notebooks/04_loss_sweep_{loss}.ipynb", as_version=4)
+        text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+        assert "trained now: 2 runs" in text and "from the cache: 4" in text, text[-500:]
+
+
+def test_dvc_plots_compare_the_variants(built_project):
+    root, _ = built_project
+    proc = run([bin_path("dvc"), "plots", "show", "--json", "-o", str(root / "plots_sweep")], cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)
+    key = "reports/sweep/sparse_categorical_crossentropy_curves.csv"
+    spec = shown["data"][key][0]["content"]
+    assert spec["encoding"]["color"]["field"] == "variant"
+    variants = {row["variant"] for row in spec["data"]["values"]}
+    from tests.conftest import PROFILE_VARIANTS
+
+    assert variants == set(PROFILE_VARIANTS)
+
+
+def test_exp_show_lists_the_sweep_metrics(built_project):
+    root, _ = built_project
+    proc = run([bin_path("dvc"), "exp", "show", "--json"], cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert "reports/metrics/sweep_categorical_crossentropy.json" in proc.stdout
+    assert "reports/metrics/sweep_sparse_categorical_crossentropy.json" in proc.stdout
+
+
+def test_index_shows_the_sweep_table_from_the_metrics(built_project):
+    root, _ = built_project
+    index = (root / "reports/index.html").read_text()
+    m = json.loads((root / "reports/metrics/sweep_categorical_crossentropy.json").read_text())
+    acc = m["variants"]["dropout_50"]["test_accuracy"]
+    table = index[index.index('id="sweep-table"'):]
+    table = table[:table.index("</table>")]
+    assert f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f} %" in table and "(98.0 %)" in table
+    assert 'href="html/05_loss_comparison.html"' in index
