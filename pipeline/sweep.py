@@ -376,7 +376,9 @@ def metrics(results: list[RunResult], sweep: SweepParams) -> dict:
 def write_outputs(loss: str, results: list[RunResult], sweep: SweepParams, root: Path | None = None) -> SweepFiles:
     """Metrics JSON, the runs and curves as CSV and the test predictions (npz), each atomically."""
     f = files(loss, root)
-    fileio.write_text(f.metrics, json.dumps(metrics(results, sweep), indent=2) + "\n")
+    from pipeline.evaluation import write_json
+
+    write_json(f.metrics, metrics(results, sweep))
     fileio.write_text(f.runs, runs_frame(results).drop(columns=["from_cache"]).to_csv(index=False, float_format="%.6f"))
     fileio.write_text(f.curves, curves_frame(results).to_csv(index=False, float_format="%.6f"))
     with fileio.atomic_path(f.predictions) as tmp:
