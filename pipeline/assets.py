@@ -18,7 +18,7 @@ from pathlib import Path
 from pipeline import config, fileio
 
 
-class AssetError(RuntimeError):
+class AssetError(config.PipelineError, RuntimeError):
     """An asset could not be fetched or does not have its pinned hash."""
 
 

@@ -106,6 +106,16 @@ def cmd_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from pipeline import publish
+
+    out, files = publish.publish(Path(args.out).resolve() if args.out else None)
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"published {len(files)} files ({size / 2**20:.1f} MiB) to {out}: relative links only, "
+          f"nothing fetched from the network, no local paths. Upload the folder as it is.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,19 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("site", help="render reports/index.html")
     p.set_defaults(func=cmd_site)
+
+    p = sub.add_parser("publish", help="copy the site reachable from reports/index.html into a folder to upload")
+    p.add_argument("--out", help="output folder (default: public/ in the project); replaced when complete")
+    p.set_defaults(func=cmd_publish)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.assets import AssetError
-    from pipeline.config import ParamsError
-    from pipeline.dataset import DataError
-    from pipeline.predict import PredictError
-    from pipeline.runner import RunnerError
-
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ParamsError, DataError, RunnerError, AssetError, PredictError) as err:
+    except config.PipelineError as err:  # params, data, runner, assets, predict
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
+                      field_validator, model_validator)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -54,13 +55,33 @@ def download_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "mnist-reports"
 
 
+SAMPLE_ENV = "MNIST_REPORTS_SAMPLE"
+
+
+def quick_sample(sample_size: int) -> int:
+    """``sample_size``, or ``$MNIST_REPORTS_SAMPLE`` when it is set (a quick look).
+
+    For notebooks opened by hand (``MNIST_REPORTS_SAMPLE=2000 jupyter lab``): they then
+    train and evaluate on the first N training and N test images. The pipeline's runner
+    removes the variable from the kernel's environment, so reports built by ``dvc repro``
+    always follow ``params.yaml``.
+    """
+    value = os.environ.get(SAMPLE_ENV, "").strip()
+    if not value:
+        return sample_size
+    if not value.isdigit() or int(value) < 1:
+        raise ParamsError(f"${SAMPLE_ENV}={value!r}: expected a whole number of images ≥ 1 (or unset)")
+    return int(value)
+
+
 # --------------------------------------------------------------------------- params schema
 
 
 class _Section(BaseModel):
-    """A params.yaml section: unknown keys are refused, values are checked, never coerced."""
+    """A params.yaml section: unknown keys are refused, values are checked, never coerced,
+    and no number may be infinite or NaN (YAML's ``.inf`` / ``.nan``)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class DataParams(_Section):
@@ -88,8 +109,8 @@ class Claim(_Section):
 class ModelConfig(_Section):
     """One model configuration of ``models`` (a source report's experiment)."""
 
-    source: str = Field(description="id in shared/reference/source-reports.md, e.g. R4a")
-    title: str
+    source: str = Field(min_length=1, description="id in shared/reference/source-reports.md, e.g. R4a")
+    title: str = Field(min_length=1)
     description: str = ""
     hidden: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, description="units per Dense layer")
     activation: Literal["relu", "sigmoid", "tanh"] = "relu"
@@ -154,6 +175,17 @@ class Variant(_Section):
 Loss = Literal["categorical_crossentropy", "sparse_categorical_crossentropy"]
 
 
+def _loss_accuracy(pair: list[float]) -> list[float]:
+    """A sweep claim is ``[test loss, test accuracy]``: loss >= 0, accuracy a fraction in [0, 1]."""
+    loss, accuracy = pair
+    if loss < 0 or not 0 <= accuracy <= 1:
+        raise ValueError(f"expected [test loss >= 0, test accuracy in [0, 1]], got {pair}")
+    return pair
+
+
+LossAccuracy = Annotated[list[float], Field(min_length=2, max_length=2), AfterValidator(_loss_accuracy)]
+
+
 class SweepParams(_Section):
     """``sweep``: R4's baseline and variants, trained with both losses over the same seeds."""
 
@@ -163,12 +195,17 @@ class SweepParams(_Section):
     validation_fraction: float = Field(0.1, gt=0, lt=1)
     seeds: list[Annotated[int, Field(ge=0)]] = Field([0, 1, 2], min_length=1)
     variants: dict[ConfigName, Variant] = Field(min_length=1, description="the first is the baseline")
-    claimed: dict[Loss, dict[str, Annotated[list[float], Field(min_length=2, max_length=2)]]] = {}
+    claimed: dict[Loss, dict[str, LossAccuracy]] = {}
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be distinct, got {seeds}")
+        return seeds
 
     @model_validator(mode="after")
     def _references(self) -> "SweepParams":
-        if len(set(self.seeds)) != len(self.seeds):
-            raise ValueError(f"seeds must be distinct, got {self.seeds}")
         for loss, rows in self.claimed.items():
             unknown = sorted(set(rows) - set(self.variants))
             if unknown:
@@ -188,7 +225,11 @@ class Params(_Section):
     sweep: SweepParams | None = None
 
 
-class ParamsError(ValueError):
+class PipelineError(Exception):
+    """A failure the user can act on: the CLI prints its message (no traceback) and exits 1."""
+
+
+class ParamsError(PipelineError, ValueError):
     """params.yaml is missing, not YAML, or does not match the schema."""
 
 
@@ -199,7 +240,9 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key (not in the schema; check the spelling)"
-        lines.append(f"  - {loc}: {msg} (got {e.get('input')!r})")
+        got = repr(e.get("input"))
+        got = got if len(got) <= 80 else got[:77] + "..."  # a whole section is not worth printing
+        lines.append(f"  - {loc}: {msg} (got {got})")
     return "\n".join(lines)
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
+from pipeline import config
+
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # above this a file is refused before it is decoded (decompression bombs)
 INK_THRESHOLD = 0.2  # fraction of full ink that counts as part of the digit for the bounding box
@@ -25,7 +27,7 @@ BOX = 20
 SIZE = 28
 
 
-class PredictError(ValueError):
+class PredictError(config.PipelineError, ValueError):
     """An image or model that cannot be used; the message says which and why."""
 
 
