@@ -23,9 +23,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import LinearSVC
 
+from pipeline import config, fileio
 from pipeline.config import ClassicalParams
-from pipeline.dataset import Dataset
-from pipeline.modeling import validation_split
+from pipeline.dataset import Dataset, validation_split
 
 
 def make_models(p: ClassicalParams) -> dict[str, ClassifierMixin]:
@@ -122,10 +122,8 @@ def accuracy_vs_time(tab: pd.DataFrame) -> plt.Figure:
 
 def write_outputs(results: list[Result], root=None) -> tuple:
     """``reports/metrics/classical.json`` (accuracies, deterministic) and ``reports/timing/classical.json``."""
-    from pipeline import config, evaluation
-
     reports = config.reports_dir(root)
     paths = (reports / "metrics" / "classical.json", reports / "timing" / "classical.json")
-    evaluation.write_json(paths[0], metrics(results))
-    evaluation.write_json(paths[1], timings(results))
+    fileio.write_json(paths[0], metrics(results))
+    fileio.write_json(paths[1], timings(results))
     return paths

@@ -27,7 +27,7 @@ ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 URL_TIMEOUT_S = 5.0  # canonical internet sources: give up quickly when offline
 
 
-class DataError(RuntimeError):
+class DataError(config.PipelineError, RuntimeError):
     """Base class of the data errors below."""
 
 
@@ -346,3 +346,30 @@ def load(path: str | Path | None = None, sample_size: int = 0) -> Dataset:
     if sample_size:
         arrays = {k: v[:sample_size] for k, v in arrays.items()}
     return Dataset(name=name, title=spec.title, class_names=spec.class_names, **arrays)
+
+
+# --------------------------------------------------------------------------- preparing for models
+
+
+def scale(x: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0..255 → float32 in [0, 1] (what every source did before training)."""
+    return x.astype(np.float32) / np.float32(255.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """Indices into the training arrays: what is fitted and what is held out to validate."""
+
+    fit: np.ndarray
+    val: np.ndarray
+
+
+def validation_split(y: np.ndarray, fraction: float, seed: int) -> Split:
+    """A seeded split of the training data, stratified by class (the test set is not involved)."""
+    from sklearn import model_selection
+
+    index = np.arange(len(y))
+    stratify = y if np.bincount(y).min() >= 2 else None
+    fit, val = model_selection.train_test_split(index, test_size=fraction, random_state=seed, shuffle=True,
+                                                stratify=stratify)
+    return Split(fit=np.sort(fit), val=np.sort(val))

@@ -240,21 +240,17 @@ def output_paths(name: str, root: Path | None = None) -> OutputPaths:
     )
 
 
-def write_json(path: Path, data: dict) -> None:
-    fileio.write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
-
-
 def write_outputs(name: str, training, verdict: Verdict, root: Path | None = None) -> OutputPaths:
     """Write metrics JSON, per-epoch CSV, the first seed's ``.keras`` model and timings, atomically."""
     paths = output_paths(name, root)
     for p in dataclasses.astuple(paths):
         p.parent.mkdir(parents=True, exist_ok=True)
-    write_json(paths.metrics, metrics(training, verdict))
+    fileio.write_json(paths.metrics, metrics(training, verdict))
     fileio.write_text(paths.plots, epoch_curves(training).to_csv(index=False, float_format="%.6f"))
     with fileio.atomic_path(paths.model) as tmp:
         training.first_model.save(tmp)
     epochs = training.config.epochs
-    write_json(paths.timing, {"fit_seconds": [round(r.fit_seconds, 2) for r in training.runs],
+    fileio.write_json(paths.timing, {"fit_seconds": [round(r.fit_seconds, 2) for r in training.runs],
                               "seconds_per_epoch": round(sum(r.fit_seconds for r in training.runs)
                                                          / (epochs * len(training.runs)), 3)})
     return paths

@@ -5,12 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.dataset import Dataset
-
-
-def scale(x: np.ndarray) -> np.ndarray:
-    """uint8 pixels 0..255 → float32 in [0, 1]."""
-    return x.astype(np.float32) / np.float32(255.0)
+from pipeline.dataset import Dataset, scale
 
 
 def array_table(ds: Dataset) -> pd.DataFrame:
@@ -85,3 +80,23 @@ def pca_2d(x: np.ndarray, n_points: int) -> tuple[np.ndarray, np.ndarray]:
     pca = PCA(n_components=2, svd_solver="full")
     coords = pca.fit_transform(flat)
     return coords, pca.explained_variance_ratio_
+
+
+def summary(ds: Dataset, explained: np.ndarray) -> dict:
+    """The exploration's facts as a metrics file (``reports/metrics/explore.json``).
+
+    Exact counts and rounded statistics: two runs on the same data give the same bytes.
+    """
+    counts = class_counts(ds)
+    scaled = scale(ds.x_train)
+    return {
+        "dataset": ds.name,
+        "train_images": int(len(ds.x_train)),
+        "test_images": int(len(ds.x_test)),
+        "train_per_class": [int(v) for v in counts["train"]],
+        "test_per_class": [int(v) for v in counts["test"]],
+        "pixel_mean": round(float(scaled.mean(dtype=np.float64)), 6),
+        "pixel_std": round(float(scaled.std(dtype=np.float64)), 6),
+        "ink_fraction": round(float((ds.x_train > 0).mean()), 6),
+        "pca_explained_variance": [round(float(v), 6) for v in explained],
+    }

@@ -18,10 +18,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
 
 from pipeline.config import ModelConfig, TrainingParams  # noqa: E402
-from pipeline.dataset import Dataset  # noqa: E402
+from pipeline.dataset import Dataset, scale, validation_split  # noqa: E402
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
@@ -84,30 +83,9 @@ def compile_model(model: keras.Model, cfg: ModelConfig, training: TrainingParams
 # --------------------------------------------------------------------------- data
 
 
-def scale(x: np.ndarray) -> np.ndarray:
-    """uint8 pixels 0..255 → float32 in [0, 1] (what every source did before training)."""
-    return x.astype(np.float32) / np.float32(255.0)
-
-
 def encode_labels(y: np.ndarray, cfg: ModelConfig, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """One-hot rows for categorical cross-entropy, the integer labels for the sparse loss."""
     return keras.utils.to_categorical(y, num_classes).astype(np.float32) if cfg.one_hot else y.astype(np.int64)
-
-
-@dataclasses.dataclass(frozen=True)
-class Split:
-    """Indices into the training arrays: what is fitted and what is held out to validate."""
-
-    fit: np.ndarray
-    val: np.ndarray
-
-
-def validation_split(y: np.ndarray, fraction: float, seed: int) -> Split:
-    """A seeded split of the training data, stratified by class (the test set is not involved)."""
-    index = np.arange(len(y))
-    stratify = y if np.bincount(y).min() >= 2 else None
-    fit, val = train_test_split(index, test_size=fraction, random_state=seed, shuffle=True, stratify=stratify)
-    return Split(fit=np.sort(fit), val=np.sort(val))
 
 
 # --------------------------------------------------------------------------- training

@@ -104,14 +104,19 @@ def store(cache_dir: Path, result: RunResult) -> None:
 
 
 def run(sweep: SweepParams, loss: str, ds: Dataset, training: TrainingParams, cache_dir: Path,
-        log=print) -> list[RunResult]:
-    """Every (variant, seed) of ``loss``: from the cache where present, else trained and cached."""
+        log=print, store_new: bool = True) -> list[RunResult]:
+    """Every (variant, seed) of ``loss``: from the cache where present, else trained (and cached).
+
+    ``store_new=False`` reads the cache but adds nothing to it: a notebook opened by hand
+    must not change the folder that DVC tracks as the sweep stage's output.
+    """
     import tensorflow as tf
 
     from pipeline import modeling
 
     tf.get_logger().setLevel("ERROR")  # one process builds many models: no retracing warnings
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    if store_new:
+        cache_dir.mkdir(parents=True, exist_ok=True)
     code, dataset_id = code_fingerprint(), data_id(ds)
     results = []
     for variant in sweep.variants:
@@ -128,7 +133,8 @@ def run(sweep: SweepParams, loss: str, ds: Dataset, training: TrainingParams, ca
                                test_accuracy=r.test_accuracy, history=r.history,
                                predictions=r.test_probabilities.argmax(axis=1).astype(int).tolist(),
                                fit_seconds=r.fit_seconds, key=key)
-            store(cache_dir, result)
+            if store_new:
+                store(cache_dir, result)
             results.append(result)
             log(f"trained {variant} seed {seed}: accuracy {r.test_accuracy:.4f} in {r.fit_seconds:.1f} s")
     trained = sum(not r.from_cache for r in results)
@@ -376,9 +382,8 @@ def metrics(results: list[RunResult], sweep: SweepParams) -> dict:
 def write_outputs(loss: str, results: list[RunResult], sweep: SweepParams, root: Path | None = None) -> SweepFiles:
     """Metrics JSON, the runs and curves as CSV and the test predictions (npz), each atomically."""
     f = files(loss, root)
-    from pipeline.evaluation import write_json
 
-    write_json(f.metrics, metrics(results, sweep))
+    fileio.write_json(f.metrics, metrics(results, sweep))
     fileio.write_text(f.runs, runs_frame(results).drop(columns=["from_cache"]).to_csv(index=False, float_format="%.6f"))
     fileio.write_text(f.curves, curves_frame(results).to_csv(index=False, float_format="%.6f"))
     with fileio.atomic_path(f.predictions) as tmp:

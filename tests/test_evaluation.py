@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline import evaluation, modeling
+from pipeline import dataset, evaluation, modeling
 from pipeline.config import Claim, ModelConfig
 
 
@@ -41,9 +41,9 @@ def test_confusion_and_class_report():
 
 def test_validation_split_is_seeded_stratified_and_disjoint():
     y = np.repeat(np.arange(10), 100)
-    a = modeling.validation_split(y, 0.2, seed=3)
-    b = modeling.validation_split(y, 0.2, seed=3)
-    c = modeling.validation_split(y, 0.2, seed=4)
+    a = dataset.validation_split(y, 0.2, seed=3)
+    b = dataset.validation_split(y, 0.2, seed=3)
+    c = dataset.validation_split(y, 0.2, seed=4)
     assert np.array_equal(a.val, b.val) and not np.array_equal(a.val, c.val)
     assert len(a.val) == 200 and not set(a.fit) & set(a.val) and len(a.fit) + len(a.val) == 1000
     assert np.bincount(y[a.val]).tolist() == [20] * 10

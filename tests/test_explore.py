@@ -3,11 +3,11 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from pipeline import explore, plots
+from pipeline import dataset, explore, plots
 
 
 def test_scale_maps_to_unit_interval(small):
-    x = explore.scale(small.x_train)
+    x = dataset.scale(small.x_train)
     assert x.dtype == np.float32 and x.min() == 0.0 and x.max() == 1.0
 
 

@@ -95,14 +95,15 @@ def test_dvc_metrics_and_plots_read_the_outputs(built_project):
     assert "val_accuracy" in proc.stdout
 
 
-def test_model_stage_rerun_gives_byte_identical_metrics(built_project):
+def test_forced_reruns_give_byte_identical_metrics(built_project):
+    """`dvc repro --force` of the exploration and of one model stage: the same bytes again."""
     root, _ = built_project
-    before = (root / "reports/metrics/r0_deep.json").read_bytes()
-    curves = (root / "reports/plots/r0_deep.csv").read_bytes()
-    proc = run([bin_path("dvc"), "repro", "--force", "--single-item", "model@r0_deep"], cwd=root)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert (root / "reports/metrics/r0_deep.json").read_bytes() == before
-    assert (root / "reports/plots/r0_deep.csv").read_bytes() == curves
+    files = ["reports/metrics/explore.json", "reports/metrics/r0_deep.json", "reports/plots/r0_deep.csv"]
+    before = {f: (root / f).read_bytes() for f in files}
+    for stage in ("explore", "model@r0_deep"):
+        proc = run([bin_path("dvc"), "repro", "--force", "--single-item", stage], cwd=root)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert {f: (root / f).read_bytes() for f in files} == before
     # leave the shared project up to date (the forced stage rewrote its HTML, so the site is stale)
     assert run([bin_path("dvc"), "repro"], cwd=root).returncode == 0
 
