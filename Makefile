@@ -10,17 +10,22 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: report test test-fast env npm browser lock check clean help
+.PHONY: report publish test test-fast env npm browser lock check clean help
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:
 	@echo "make report   build the whole report site (reports/index.html)"
 	@echo "make test     run the test suite (installs Chromium with apt for the browser tests)"
+	@echo "make publish  the site as a static folder, public/, ready to upload (after make report)"
 	@echo "make lock     re-resolve requirements.in into requirements.lock"
 
 report: env npm
 	$(BIN)/dvc repro
 	@echo "Open reports/index.html"
+
+# The site as one folder to upload anywhere (GitHub Pages: .github/workflows/pages.yml).
+publish: report
+	$(BIN)/python -m pipeline publish
 
 test: env npm browser
 	$(BIN)/python -m pytest
@@ -55,4 +60,4 @@ lock: env
 	  --generate-hashes requirements.in -o requirements.lock
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build public .pytest_cache

@@ -20,6 +20,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -38,7 +39,7 @@ REPORT_PACKAGES = ("numpy", "pandas", "scikit-learn", "tensorflow-cpu", "keras",
 KERNEL_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
 
 
-class RunnerError(RuntimeError):
+class RunnerError(config.PipelineError, RuntimeError):
     """A notebook could not be run or rendered; the message says why."""
 
 
@@ -176,6 +177,35 @@ def render_html(nb: nbformat.NotebookNode, info: ReportInfo, *, show_code: bool,
 PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 
 
+def _replace_all(value, replacements: list[tuple[str, str]]):
+    if isinstance(value, str):
+        for old, new in replacements:
+            value = value.replace(old, new)
+        return value
+    if isinstance(value, list):
+        return [_replace_all(v, replacements) for v in value]
+    if isinstance(value, dict):
+        return {k: _replace_all(v, replacements) for k, v in value.items()}
+    return value
+
+
+def scrub_local_paths(nb: nbformat.NotebookNode, root: Path, notebook: Path, out_nb: Path) -> None:
+    """Replace this machine's paths in the executed notebook (it is published with the site).
+
+    papermill records absolute input/output paths, and warnings quote files of the Python
+    environment: they become project-relative paths, ``<venv>`` and ``~``.
+    """
+    pm = nb.metadata.get("papermill")
+    if pm:
+        pm["input_path"] = notebook.relative_to(root).as_posix()
+        pm["output_path"] = out_nb.relative_to(root).as_posix()
+    pairs = {sys.prefix: "<venv>", str(root): ".", str(Path.home()): "~"}
+    replacements = sorted(((k, v) for k, v in pairs.items() if len(k) > 1), key=lambda kv: -len(kv[0]))
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.from_dict(_replace_all(o, replacements)) for o in cell.outputs]
+
+
 def _first_error(nb: nbformat.NotebookNode) -> str:
     """Where the executed notebook failed, counting cells as in the source notebook (from 1)."""
     source_cells = [c for c in nb.cells if not PAPERMILL_TAGS & set(c.metadata.get("tags", []))]
@@ -195,7 +225,22 @@ def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress:
     ``name`` names the outputs (default: the notebook's stem), so that one template notebook
     can give one report per configuration; ``title`` and ``summary`` (default: from the
     notebook's markdown) are stored in the executed notebook's metadata for the index.
+
+    SIGTERM/SIGHUP unwind like an exception (kernel shut down, temporary files removed, exit
+    code 128 + signal); temporary files left by an earlier SIGKILL are removed first.
     """
+    with fileio.signals_as_exit():
+        try:
+            return _run(notebook, parameters, root=root, progress=progress, name=name, title=title,
+                        summary=summary)
+        except fileio.Terminated as stop:
+            print(f"{notebook}: interrupted by signal {stop.code - 128}; the kernel was shut down and "
+                  f"no partial file was left (finished outputs of earlier runs are untouched)", file=sys.stderr)
+            raise
+
+
+def _run(notebook: Path, parameters: dict, *, root: Path | None, progress: bool, name: str | None,
+         title: str | None, summary: str | None) -> dict[str, Path]:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -203,6 +248,9 @@ def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress:
     notebook = notebook if notebook.is_absolute() else (root / notebook)
     name = name or notebook.stem
     check_parameters(notebook, parameters)
+    # One stage runs at a time (DVC locks the repository): temporary files are a killed run's.
+    for stale in fileio.remove_stale_temps(config.reports_dir(root), root / "models", config.data_dir(root)):
+        print(f"removed {stale.relative_to(root)} (left by an interrupted run)", file=sys.stderr)
 
     out_nb = config.reports_dir(root) / "notebooks" / f"{name}.ipynb"
     failed_nb = config.reports_dir(root) / "failed" / f"{name}.ipynb"
@@ -216,7 +264,10 @@ def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress:
     # A non-interactive MPLBACKEND (e.g. Agg) in the caller's environment would stop the
     # kernel from embedding figures; the kernel uses its inline backend instead.
     os.environ.pop("MPLBACKEND", None)
+    # The quick-look sample is for notebooks opened by hand; pipeline runs never use it.
+    os.environ.pop(config.SAMPLE_ENV, None)
 
+    started = time.perf_counter()
     with fileio.atomic_path(out_nb) as tmp:
         try:
             papermill.execute_notebook(
@@ -236,8 +287,10 @@ def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress:
         executed.metadata["mnist_report"] = meta
         if title:
             executed.metadata["title"] = title
+        scrub_local_paths(executed, root, notebook, out_nb)
         nbformat.write(executed, tmp)
     failed_nb.unlink(missing_ok=True)
+    print(f"executed in {time.perf_counter() - started:.1f} s (kernel start, imports and every cell)")
 
     info = ReportInfo(
         name=name,
@@ -247,8 +300,10 @@ def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress:
         commit=git_commit(root),
         versions=package_versions(),
     )
+    started = time.perf_counter()
     plain, code = html_dir / f"{name}.html", html_dir / f"{name}.code.html"
     fileio.write_text(plain, render_html(executed, info, show_code=False, other_view=code.name))
     fileio.write_text(code, render_html(executed, info, show_code=True, other_view=plain.name))
+    print(f"rendered in {time.perf_counter() - started:.1f} s (two HTML views, in this process)")
     return {"notebook": out_nb, "html": plain, "html_code": code}
 

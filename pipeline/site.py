@@ -152,6 +152,15 @@ def sweep_rows(reports: Path, params: config.Params) -> tuple[list[str], list[Sw
     return losses, rows
 
 
+def test_images(reports: Path, params: config.Params) -> int | None:
+    """How many test images the models were evaluated on (from the first metrics file found)."""
+    for name in params.models:
+        m = evaluation.read_metrics(reports / "metrics" / f"{name}.json")
+        if m and "images" in m:
+            return m["images"]["test"]
+    return None
+
+
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(config.TEMPLATES_DIR / "site"),
@@ -173,6 +182,7 @@ def build(root: Path | None = None) -> Path:
         classical=classical_rows(reports),
         sweep=sweep_rows(reports, params),
         dvc_plots="dvc_plots/index.html" if (reports / "dvc_plots" / "index.html").is_file() else "",
+        test_images=test_images(reports, params),
         params_sha256=fileio.sha256_file(root / config.PARAMS_FILE)[:12],
         dataset=params.data.dataset,
         built=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

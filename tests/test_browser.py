@@ -1,11 +1,14 @@
 """The reports in a real browser: Debian's Chromium driven by Playwright, network closed."""
 
+import json
 import shutil
+import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE
+from tests.conftest import PROFILE_MODELS, SAMPLE, run
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -54,22 +57,64 @@ def test_exploration_report_offline_images_and_math(browser, built_project, arti
     page.close()
 
 
-@pytest.mark.parametrize("width", [1280, 390])
-def test_index_links_work_in_the_browser(browser, built_project, artifacts, width):
+@pytest.fixture(scope="module")
+def published(built_project):
+    """The static folder of ``python -m pipeline publish`` (what a user uploads)."""
     root, _ = built_project
-    page, seen = open_page(browser, (root / "reports/index.html").as_uri(), width)
-    links = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
-    assert links, "index has no links"
+    proc = run([sys.executable, "-m", "pipeline", "publish"], cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return root / "public"
+
+
+def _decoded_images(page) -> list:
+    """[naturalWidth] of every image once decoded (0 for one that failed)."""
+    return page.evaluate("Promise.all(Array.from(document.images).map("
+                         "i => i.decode().then(() => i.naturalWidth, () => 0)))")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_page_of_the_published_site(browser, published, artifacts, width):
+    """From the index, follow every link: pages load, images decode, no errors, no requests out."""
+    site = published.resolve()
+    page, seen = open_page(browser, (site / "index.html").as_uri(), width)
     page.screenshot(path=str(artifacts / f"index-{width}.png"), full_page=True)
-    for href in links:
-        target = Path(href.removeprefix("file://"))
-        assert target.is_file() and target.resolve().is_relative_to(root / "reports"), href
-        if target.suffix == ".html":
-            page.goto(href, wait_until="load")
-            back = page.eval_on_selector("a[href='../index.html']", "e => e.href")
-            assert Path(back.removeprefix("file://")).resolve() == (root / "reports/index.html").resolve()
-    outside = [u for u in seen["requests"] if not u.startswith(("file://", "data:"))]
-    assert outside == [] and seen["errors"] == []
+    todo, visited, files = [(site / "index.html").as_uri()], set(), set()
+    while todo:
+        url = todo.pop()
+        if url in visited:
+            continue
+        visited.add(url)
+        page.goto(url, wait_until="load")
+        widths = _decoded_images(page)
+        assert all(w > 0 for w in widths), (url, widths)
+        for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
+            if not href.startswith("file://"):
+                continue  # links to other web sites are for the reader; nothing is fetched
+            target = Path(urllib.parse.unquote(urllib.parse.urlsplit(href).path)).resolve()
+            assert target.is_relative_to(site) and target.is_file(), f"{url} links to {href}"
+            files.add(target)
+            if target.suffix == ".html":
+                todo.append(target.as_uri())
+    pages = {Path(urllib.parse.unquote(urllib.parse.urlsplit(u).path)) for u in visited}
+    assert pages == set(site.rglob("*.html")), "every published page is reached from the index"
+    assert files | {site / "index.html"} == {f for f in site.rglob("*") if f.is_file() and f.name != ".nojekyll"}
+    outside = [u for u in seen["requests"] if not u.startswith((site.as_uri() + "/", "data:"))]
+    assert outside == [] and seen["errors"] == [], (outside, seen["errors"])
+    page.close()
+
+
+def test_summary_table_in_the_browser_equals_the_metrics_files(browser, built_project, published):
+    root, _ = built_project
+    page, _ = open_page(browser, (published / "index.html").as_uri(), 1280)
+    rows = page.eval_on_selector_all(
+        "#summary-table tbody tr", "rows => rows.map(r => [r.dataset.config, r.querySelector('.measured').innerText])")
+    assert {name for name, _ in rows} == set(PROFILE_MODELS)
+    for name, shown in rows:
+        acc = json.loads((root / "reports/metrics" / f"{name}.json").read_text())["test_accuracy"]
+        assert shown == f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f} %", name
+    classical = json.loads((root / "reports/metrics/classical.json").read_text())
+    cells = page.eval_on_selector_all("#classical-table tbody tr td:nth-child(2)", "tds => tds.map(t => t.innerText)")
+    assert cells == [f"{100 * v['test_accuracy']:.2f} %" for v in classical.values()]
     page.close()
 
 

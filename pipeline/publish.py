@@ -1,0 +1,150 @@
+"""``python -m pipeline publish``: the report site as one static folder, ready to upload.
+
+The folder holds exactly the pages and files that ``reports/index.html`` reaches through
+its links, copied with their relative paths. Publishing refuses (and writes nothing) if
+
+- a link is absolute (``/…``, ``file:``) or leaves ``reports/``, or its target is missing;
+- a page loads anything from the network (``src=`` of a script, image, frame, stylesheet);
+- a file mentions a local path: the project folder, the Python environment, the home folder
+  or ``/<user name>/``.
+
+Links to other web sites (``<a href="https://…">``) are allowed: a reader clicks them, the
+page never fetches them. The new folder replaces the old one only once it is complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import html.parser
+import shutil
+import sys
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+from pipeline import config
+
+TEXT_SUFFIXES = {".html", ".ipynb", ".json", ".csv", ".txt", ".svg", ".js", ".css"}
+FETCHING_ATTRIBUTES = {"src", "data", "poster", "srcset"}  # loaded by the browser itself
+
+
+class PublishError(config.PipelineError):
+    """The site cannot be published as it is; the message lists every problem."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Link:
+    page: Path  # the page that holds the link, relative to the site folder
+    tag: str
+    attribute: str
+    value: str
+
+
+class _LinkParser(html.parser.HTMLParser):
+    """Every href/src-like attribute of a page (links, images, scripts, frames...)."""
+
+    def __init__(self, page: Path):
+        super().__init__(convert_charrefs=True)
+        self.page, self.links = page, []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if value and name in {"href", *FETCHING_ATTRIBUTES}:
+                self.links.append(Link(self.page, tag, name, value.strip()))
+
+
+def page_links(site: Path, page: Path) -> list[Link]:
+    parser = _LinkParser(page)
+    parser.feed((site / page).read_text(encoding="utf-8"))
+    return parser.links
+
+
+def _target(site: Path, link: Link) -> Path | None | str:
+    """The file a local link points to (relative to ``site``), None for in-page and outside-web
+    links, or an error message."""
+    value = link.value
+    parts = urllib.parse.urlsplit(value)
+    if value.startswith("#") or parts.scheme in {"data", "mailto", "javascript"}:
+        return None
+    if parts.scheme in {"http", "https"} or value.startswith("//"):
+        if link.attribute in FETCHING_ATTRIBUTES or link.tag == "link":
+            return f"loads {value} from the network"
+        return None  # a link the reader may follow to another web site
+    if parts.scheme or value.startswith("/"):
+        return f"absolute link {value!r} (only relative links work once uploaded)"
+    target = (site / link.page.parent / urllib.parse.unquote(parts.path)).resolve()
+    if not target.is_relative_to(site.resolve()):
+        return f"link {value!r} leaves the site folder"
+    if not target.is_file():
+        return f"link {value!r} points to a missing file"
+    return target.relative_to(site.resolve())
+
+
+def reachable(site: Path, start: str = "index.html") -> tuple[list[Path], list[str]]:
+    """Files reached from ``start`` by following local links; and the problems found."""
+    seen, todo, problems = {Path(start)}, [Path(start)], []
+    while todo:
+        page = todo.pop()
+        if page.suffix != ".html":
+            continue
+        for link in page_links(site, page):
+            target = _target(site, link)
+            if isinstance(target, str):
+                problems.append(f"{page}: <{link.tag} {link.attribute}>: {target}")
+            elif target is not None and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return sorted(seen), problems
+
+
+def local_markers(root: Path) -> list[str]:
+    """Strings that would reveal where and by whom the site was built."""
+    markers = {str(root.resolve()), sys.prefix, str(Path.home())}
+    try:
+        markers.add(f"/{getpass.getuser()}/")
+    except (KeyError, OSError):
+        pass
+    return sorted(m for m in markers if len(m) > 2)
+
+
+def leaks(site: Path, files: list[Path], markers: list[str]) -> list[str]:
+    found = []
+    for rel in files:
+        if rel.suffix in TEXT_SUFFIXES:
+            text = (site / rel).read_text(encoding="utf-8", errors="replace")
+            found += [f"{rel}: mentions the local path {m!r}" for m in markers if m in text]
+    return found
+
+
+def publish(out: Path | None = None, root: Path | None = None) -> tuple[Path, list[Path]]:
+    """Copy the site reachable from ``reports/index.html`` into ``out`` (default ``public/``)."""
+    root = root or config.project_root()
+    site = config.reports_dir(root)
+    out = (out or root / "public").resolve()
+    if not (site / "index.html").is_file():
+        raise PublishError(f"{site / 'index.html'} does not exist: build the reports first (`make report`)")
+    if out == site.resolve() or site.resolve().is_relative_to(out):
+        raise PublishError(f"{out}: the published folder must not contain the reports folder")
+    files, problems = reachable(site)
+    problems += leaks(site, files, local_markers(root))
+    if problems:
+        raise PublishError("the site cannot be published:\n  - " + "\n  - ".join(problems))
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        for rel in files:
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(site / rel, staging / rel)
+        (staging / ".nojekyll").touch()  # GitHub Pages: serve the files as they are
+        staging.chmod(0o755)
+        old = out.with_name(f".{out.name}.old")
+        if out.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out, files
