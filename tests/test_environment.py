@@ -7,14 +7,19 @@ import yaml
 from tests.conftest import REPO
 
 
+def _norm(name: str) -> str:
+    """PEP 503 normalised name: ruamel.yaml.clib, ruamel-yaml-clib and Ruamel_YAML.clib are one."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _lock_pins() -> dict[str, str]:
     text = (REPO / "requirements.lock").read_text()
-    return {name.lower(): ver for name, ver in re.findall(r"^([A-Za-z0-9_.\-]+)==([^\s\\]+)", text, re.M)}
+    return {_norm(name): ver for name, ver in re.findall(r"^([A-Za-z0-9_.\-]+)==([^\s\\]+)", text, re.M)}
 
 
 def _direct_requirements() -> list[str]:
     lines = (REPO / "requirements.in").read_text().splitlines()
-    return [re.split(r"[=<>!~\[ ]", ln.strip())[0].lower() for ln in lines if ln.strip() and not ln.startswith("#")]
+    return [_norm(re.split(r"[=<>!~\[ ]", ln.strip())[0]) for ln in lines if ln.strip() and not ln.startswith("#")]
 
 
 def _conda_pip_pins() -> dict[str, str]:
@@ -24,7 +29,7 @@ def _conda_pip_pins() -> dict[str, str]:
     for entry in pip:
         if "==" in entry:
             name, ver = entry.split("==")
-            pins[name.strip().lower()] = ver.strip()
+            pins[_norm(name.strip())] = ver.strip()
     return pins
 
 
