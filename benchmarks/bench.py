@@ -1,0 +1,345 @@
+"""Performance benchmark, run by hand (not in CI): prints ratios measured in one run.
+
+    python benchmarks/bench.py                     # everything but the full pipeline (~20 min here)
+    python benchmarks/bench.py --parts epochs      # one part: machine epochs accuracy report dvc
+    python benchmarks/bench.py --pipeline-seconds 3000   # add a full `dvc repro` time measured apart
+
+It measures on this machine, in this run:
+
+- ``machine``: CPU, and the matmul rate (GFLOP/s) of TensorFlow with our thread setting;
+- ``epochs``: per configuration, the seconds per epoch of plain Keras written the way the
+  sources wrote it (``model.compile(optimizer, loss, metrics)``, ``model.fit`` on arrays, every
+  default) against our settings (``training`` in params.yaml), and against the FLOP bound
+  6 × parameters × training images ÷ matmul rate;
+- ``accuracy``: full training of R1 and R3 with every seed, plain vs ours: test accuracy mean
+  ± std (the speed settings must not change the experiment);
+- ``report``: where the seconds of one report go (kernel + imports, training, the rest of
+  the notebook, HTML rendering), from a real run of the runner;
+- ``dvc``: `dvc repro` with nothing to do, and after a markdown-only change of one notebook
+  (only that report must re-run), in a throw-away git worktree.
+
+Each part runs in fresh subprocesses (TensorFlow's thread pools are fixed once per process).
+Results are printed as a markdown report; ``--out`` also writes it to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+ENV = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
+BIN = Path(sys.executable).parent
+PARTS = ("machine", "epochs", "accuracy", "report", "dvc")
+
+
+# --------------------------------------------------------------------------- workers (subprocesses)
+
+
+def worker_matmul(threads: int) -> dict:
+    """GFLOP/s of float32 matmuls of the sizes our layers use, with ``threads`` TF threads."""
+    import tensorflow as tf
+
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    rates = {}
+    for m, k, n in ((512, 784, 512), (1024, 1024, 1024)):
+        a, b = tf.random.normal((m, k)), tf.random.normal((k, n))
+        f = tf.function(lambda: tf.matmul(a, b))
+        f()
+        reps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < 2.0:
+            f().numpy()
+            reps += 1
+        rates[f"{m}x{k}x{n}"] = 2 * m * k * n * reps / (time.perf_counter() - start) / 1e9
+    return rates
+
+
+def worker_train(config: str, mode: str, epochs: int, seeds: list[int]) -> dict:
+    """Train ``config`` (full data) ``epochs`` epochs per seed; seconds per epoch and test accuracy."""
+    import keras
+
+    from pipeline import config as project
+    from pipeline import dataset, modeling
+
+    params = project.load_params(ROOT / "params.yaml")
+    cfg = params.models[config].model_copy(update={"epochs": epochs})
+    ours = params.training
+    if mode == "ours_default_threads":  # our settings but TensorFlow's own thread pools
+        ours = ours.model_copy(update={"threads": 0})
+    if mode != "plain":
+        modeling.configure_tensorflow(ours)
+    ds = dataset.load(ROOT / "data/dataset.npz")
+    x_train, x_test = dataset.scale(ds.x_train), dataset.scale(ds.x_test)
+    if cfg.validation == "split":
+        split = dataset.validation_split(ds.y_train, cfg.validation_fraction, cfg.seed)
+        x_fit, y_fit, x_val, y_val = x_train[split.fit], ds.y_train[split.fit], x_train[split.val], ds.y_train[split.val]
+    else:
+        x_fit, y_fit, x_val, y_val = x_train, ds.y_train, x_test, ds.y_test
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.t)
+
+    out = {"epoch_seconds": [], "test_accuracy": [], "parameters": 0, "n_fit": len(x_fit)}
+    for seed in seeds:
+        keras.utils.set_random_seed(seed)
+        model = modeling.build_model(cfg)
+        if mode != "plain":
+            modeling.compile_model(model, cfg, ours)
+        else:  # as the sources wrote it: every default of compile and fit
+            model.compile(optimizer=modeling.make_optimizer(cfg), loss=cfg.loss, metrics=["accuracy"])
+        times: list[float] = []
+        model.fit(x_fit, modeling.encode_labels(y_fit, cfg), epochs=epochs, batch_size=cfg.batch_size,
+                  validation_data=(x_val, modeling.encode_labels(y_val, cfg)), verbose=0,
+                  callbacks=[EpochTimer()])
+        out["epoch_seconds"].append(times)
+        out["test_accuracy"].append(float(model.evaluate(x_test, modeling.encode_labels(ds.y_test, cfg),
+                                                         batch_size=1000, verbose=0)[1]))
+        out["parameters"] = model.count_params()
+    return out
+
+
+def _run_worker(*args: str, timeout: int = 3600) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "worker", *args], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- parts
+
+
+def part_machine(lines: list[str], state: dict) -> None:
+    from pipeline import config as project
+
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    threads = project.load_params(ROOT / "params.yaml").training.threads
+    rates = _run_worker("matmul", str(threads))
+    state["gflops"] = max(rates.values())
+    lines += ["## Machine", "",
+              f"- {cpu}; {os.cpu_count()} CPU(s) visible; Python {platform.python_version()}; "
+              f"{platform.system()} {platform.release()}",
+              f"- TensorFlow float32 matmul with {threads} thread(s): "
+              + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in rates.items())
+              + f" → the FLOP bound below uses {state['gflops']:.1f} GFLOP/s", ""]
+
+
+def _per_epoch(times: list[list[float]]) -> float:
+    """Median seconds per epoch, leaving out each seed's first epoch (tracing and compiling)."""
+    steady = [t for seed in times for t in seed[1:]] or [t for seed in times for t in seed]
+    return statistics.median(steady)
+
+
+def part_epochs(lines: list[str], state: dict, epochs: int = 3) -> None:
+    from pipeline import config as project
+
+    params = project.load_params(ROOT / "params.yaml")
+    gflops = state.get("gflops") or max(_run_worker("matmul", str(params.training.threads)).values())
+    lines += ["## Seconds per epoch: plain Keras vs our settings vs the FLOP bound", "",
+              f"Full training set, {epochs} epochs per run, median of epochs 2..{epochs} (the first "
+              "includes tracing/compilation; each epoch includes its validation pass). FLOP bound = "
+              f"6 × parameters × images fitted ÷ {gflops:.1f} GFLOP/s (one thread). Plain Keras = "
+              "`compile(optimizer, loss, metrics)` and `fit` on arrays with every default (on a CPU-only "
+              "machine that means no XLA, one batch per call, TensorFlow's thread pools).", "",
+              "| configuration | batch | parameters | plain Keras s/epoch | ours s/epoch | speed-up | "
+              "FLOP bound s/epoch | ours ÷ bound | ours with TF's default threads s/epoch |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for name, cfg in params.models.items():
+        plain = _run_worker("train", name, "plain", str(epochs), "0")
+        ours = _run_worker("train", name, "ours", str(epochs), "0")
+        pools = _run_worker("train", name, "ours_default_threads", str(epochs), "0")
+        p, o, d = (_per_epoch(r["epoch_seconds"]) for r in (plain, ours, pools))
+        bound = 6 * ours["parameters"] * ours["n_fit"] / (gflops * 1e9)
+        lines.append(f"| {name} | {cfg.batch_size} | {ours['parameters']:,} | {p:.2f} | {o:.2f} | "
+                     f"**{p / o:.2f}×** | {bound:.2f} | {o / bound:.2f}× | {d:.2f} ({d / o:.2f}× ours) |")
+        print(lines[-1], flush=True)
+    lines.append("")
+
+
+def part_accuracy(lines: list[str], state: dict) -> None:
+    from pipeline import config as project
+
+    params = project.load_params(ROOT / "params.yaml")
+    lines += ["## Same experiment: test accuracy, plain Keras vs our settings", "",
+              "Full training as configured, every seed of the configuration.", "",
+              "| configuration | epochs | seeds | plain Keras | ours | difference of means |",
+              "|---|---|---|---|---|---|"]
+    for name in ("r1_onehot", "r3_split"):
+        cfg = params.models[name]
+        seeds = [str(cfg.seed + i) for i in range(cfg.repeats)]
+        res = {mode: _run_worker("train", name, mode, str(cfg.epochs), *seeds) for mode in ("plain", "ours")}
+        acc = {m: (statistics.mean(r["test_accuracy"]), statistics.stdev(r["test_accuracy"])) for m, r in res.items()}
+        lines.append(f"| {name} | {cfg.epochs} | {', '.join(seeds)} | {100 * acc['plain'][0]:.2f} ± "
+                     f"{100 * acc['plain'][1]:.2f} % | {100 * acc['ours'][0]:.2f} ± {100 * acc['ours'][1]:.2f} % | "
+                     f"{100 * (acc['ours'][0] - acc['plain'][0]):+.2f} points |")
+        print(lines[-1], flush=True)
+    lines.append("")
+
+
+def _timed(cmd: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True)
+    return time.perf_counter() - start, proc
+
+
+def part_report(lines: list[str], state: dict) -> None:
+    """One real model report (R1, full data) through the runner, its seconds broken down."""
+    imports, _ = _timed([sys.executable, "-c", "import keras, pipeline.modeling, pipeline.plots"], ROOT)
+    bare, _ = _timed([sys.executable, "-c", "pass"], ROOT)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "p"
+        subprocess.run(["git", "worktree", "add", "--detach", str(work)], cwd=ROOT, check=True, capture_output=True)
+        try:
+            (work / "data").mkdir(exist_ok=True)
+            shutil.copy2(ROOT / "data/dataset.npz", work / "data/dataset.npz")
+            if (ROOT / "build/vendor").is_dir():
+                shutil.copytree(ROOT / "build/vendor", work / "build/vendor")
+            total, proc = _timed([sys.executable, "-m", "pipeline", "run", "notebooks/02_model_report.ipynb",
+                                  "--model", "r1_onehot", "--no-progress"], work)
+            if proc.returncode != 0:
+                raise RuntimeError(proc.stderr[-2000:])
+            steps = dict(re.findall(r"^(executed|rendered) in ([\d.]+) s", proc.stdout, re.M))
+            fit = sum(json.loads((work / "reports/timing/r1_onehot.json").read_text())["fit_seconds"])
+            cells = _cell_seconds(work / "reports/notebooks/02_model_report_r1_onehot.ipynb")
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(work)], cwd=ROOT, capture_output=True)
+    executed, rendered = float(steps.get("executed", "nan")), float(steps.get("rendered", "nan"))
+    fixed = total - fit
+    in_cells = sum(cells.values())
+    lines += ["## Where the seconds of one report go (model@r1_onehot, full data, 3 seeds × 5 epochs)", "",
+              "From one real `python -m pipeline run` in a clean checkout; cell times are papermill's own.", "",
+              "| part | seconds |", "|---|---|",
+              f"| **whole `python -m pipeline run`** | **{total:.1f}** |",
+              f"| runner before and after papermill (Python start, params check, imports, writing) "
+              f"| {total - executed - rendered:.1f} |",
+              f"| papermill: kernel start and shut-down, between cells | {executed - in_cells:.1f} |",
+              f"| cell: imports (numpy, keras/TensorFlow, matplotlib, seaborn, pipeline) | {cells['imports']:.1f} |",
+              f"| cell: `modeling.train` — `model.fit` of 3 seeds | {fit:.1f} |",
+              f"| cell: `modeling.train` — evaluation and measurements besides fit | {cells['train'] - fit:.1f} |",
+              f"| the other {cells['n_other']:.0f} cells (tables, figures, predictions, writing) | {cells['other']:.1f} |",
+              f"| HTML rendering, both views, in the runner's process | {rendered:.1f} |",
+              f"| (apart: `python -c 'import keras, pipeline.modeling, pipeline.plots'` − bare Python) "
+              f"| ({imports - bare:.1f}) |",
+              f"| **fixed overhead = whole − `model.fit`** | **{fixed:.1f}** ({fixed / total:.0%} of the report) |", ""]
+    print("\n".join(lines[-14:]), flush=True)
+
+
+def _cell_seconds(path: Path) -> dict[str, float]:
+    """papermill's per-cell durations of an executed notebook: imports cell, training cell, the rest."""
+    out = {"imports": 0.0, "train": 0.0, "other": 0.0, "n_other": 0}
+    for cell in json.loads(path.read_text())["cells"]:
+        seconds = cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
+        source = "".join(cell.get("source", ""))
+        if cell["cell_type"] != "code":
+            continue
+        if "modeling.train(" in source:
+            out["train"] += seconds
+        elif not out["imports"] and re.search(r"^(import|from) ", source, re.M):
+            out["imports"] += seconds
+        else:
+            out["other"] += seconds
+            out["n_other"] += 1
+    return out
+
+
+def part_dvc(lines: list[str], state: dict) -> None:
+    """`dvc repro` with nothing to do, and after a markdown-only edit, in a throw-away worktree."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "p"
+        subprocess.run(["git", "worktree", "add", "--detach", str(work)], cwd=ROOT, check=True, capture_output=True)
+        try:
+            dvc = str(BIN / "dvc")
+            subprocess.run([dvc, "cache", "dir", "--local", str(ROOT / ".dvc/cache")], cwd=work, check=True)
+            if (ROOT / "build/vendor").is_dir():
+                shutil.copytree(ROOT / "build/vendor", work / "build/vendor")
+            if (ROOT / "data/sweep-cache").is_dir():
+                shutil.copytree(ROOT / "data/sweep-cache", work / "data/sweep-cache")
+            subprocess.run([dvc, "checkout", "--quiet"], cwd=work, env=ENV, capture_output=True)
+            status = subprocess.run([dvc, "status"], cwd=work, env=ENV, capture_output=True, text=True).stdout
+            if "up to date" not in status:  # timing a repro that retrains would measure the wrong thing
+                raise RuntimeError("commit a dvc.lock of a complete `dvc repro` first; in a clean "
+                                   f"checkout of HEAD `dvc status` says:\n{status[:2000]}")
+            _timed([dvc, "repro"], work)  # warm DVC's state database once
+            noop = [_timed([dvc, "repro"], work)[0] for _ in range(3)]
+            dvc_import, _ = _timed([sys.executable, "-c", "import dvc.repo, dvc.cli"], work)
+            nb = work / "notebooks/01_data_exploration.ipynb"
+            data = json.loads(nb.read_text())
+            first_md = next(c for c in data["cells"] if c["cell_type"] == "markdown")
+            first_md["source"] = [*first_md["source"], f"\n\n(A markdown-only change made at {time.time_ns()}: unique, so DVC's run cache cannot answer it.)"]
+            nb.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+            edit, proc = _timed([dvc, "repro"], work)
+            ran = re.findall(r"Running stage '([^']+)'", proc.stdout)
+            if proc.returncode != 0 or not ran:
+                raise RuntimeError(f"`dvc repro` after the markdown edit ran {ran or 'nothing'} and exited "
+                                   f"{proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(work)], cwd=ROOT, capture_output=True)
+    lines += ["## DVC", "",
+              "- a clean checkout of HEAD with the DVC cache is up to date before timing (`dvc status`)",
+              f"- no-op `dvc repro`: {', '.join(f'{t:.2f}' for t in noop)} s "
+              f"(median {statistics.median(noop):.2f} s); `import dvc.repo, dvc.cli` alone: {dvc_import:.2f} s",
+              f"- after a markdown-only change of notebooks/01_data_exploration.ipynb: {edit:.1f} s; "
+              f"stages run: {', '.join(ran) or '(none)'}", ""]
+    print("\n".join(lines[-4:]), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == "worker":
+        kind, *rest = argv[1:]
+        if kind == "matmul":
+            result = worker_matmul(int(rest[0]))
+        else:
+            config, mode, epochs, *seeds = rest
+            result = worker_train(config, mode, int(epochs), [int(s) for s in seeds])
+        print(json.dumps(result))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per timing run (part epochs)")
+    parser.add_argument("--pipeline-seconds", type=float, help="a full `dvc repro` wall time measured apart")
+    parser.add_argument("--pipeline-note", default="", help="how --pipeline-seconds was measured")
+    parser.add_argument("--out", type=Path, help="also write the report to this file")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    lines = [f"# Benchmark results ({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
+             f"`python benchmarks/bench.py {' '.join(argv)}` on this machine, one run; timings here vary "
+             "by about ±30 % from run to run, so compare the ratios within one file.", ""]
+    state: dict = {}
+    for part in PARTS:
+        if part in args.parts:
+            globals()[f"part_{part}"](lines, state, **({"epochs": args.epochs} if part == "epochs" else {}))
+    if args.pipeline_seconds:
+        lines += ["## Full default pipeline", "",
+                  f"- `dvc repro` of every stage (every report, 3 repeats): {args.pipeline_seconds / 60:.1f} min"
+                  + (f" ({args.pipeline_note})" if args.pipeline_note else ""), ""]
+    lines.append(f"Benchmark wall time: {(time.perf_counter() - start) / 60:.1f} min.")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
