@@ -25,6 +25,7 @@ Results are printed as a markdown report; ``--out`` also writes it to a file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -201,27 +202,37 @@ def _timed(cmd: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProces
     return time.perf_counter() - start, proc
 
 
-def part_report(lines: list[str], state: dict) -> None:
-    """One real model report (R1, full data) through the runner, its seconds broken down."""
-    imports, _ = _timed([sys.executable, "-c", "import keras, pipeline.modeling, pipeline.plots"], ROOT)
-    bare, _ = _timed([sys.executable, "-c", "pass"], ROOT)
+@contextlib.contextmanager
+def _worktree(*copies: str):
+    """A throw-away git worktree of HEAD with ``copies`` (ignored build products) copied in."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "p"
         subprocess.run(["git", "worktree", "add", "--detach", str(work)], cwd=ROOT, check=True, capture_output=True)
         try:
-            (work / "data").mkdir(exist_ok=True)
-            shutil.copy2(ROOT / "data/dataset.npz", work / "data/dataset.npz")
-            if (ROOT / "build/vendor").is_dir():
-                shutil.copytree(ROOT / "build/vendor", work / "build/vendor")
-            total, proc = _timed([sys.executable, "-m", "pipeline", "run", "notebooks/02_model_report.ipynb",
-                                  "--model", "r1_onehot", "--no-progress"], work)
-            if proc.returncode != 0:
-                raise RuntimeError(proc.stderr[-2000:])
-            steps = dict(re.findall(r"^(executed|rendered) in ([\d.]+) s", proc.stdout, re.M))
-            fit = sum(json.loads((work / "reports/timing/r1_onehot.json").read_text())["fit_seconds"])
-            cells = _cell_seconds(work / "reports/notebooks/02_model_report_r1_onehot.ipynb")
+            for rel in copies:
+                src, dst = ROOT / rel, work / rel
+                if src.is_dir():
+                    shutil.copytree(src, dst)
+                elif src.is_file():
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(src, dst)
+            yield work
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(work)], cwd=ROOT, capture_output=True)
+
+
+def part_report(lines: list[str], state: dict) -> None:
+    """One real model report (R1, full data) through the runner, its seconds broken down."""
+    imports, _ = _timed([sys.executable, "-c", "import keras, pipeline.modeling, pipeline.plots"], ROOT)
+    bare, _ = _timed([sys.executable, "-c", "pass"], ROOT)
+    with _worktree("data/dataset.npz", "build/vendor") as work:
+        total, proc = _timed([sys.executable, "-m", "pipeline", "run", "notebooks/02_model_report.ipynb",
+                              "--model", "r1_onehot", "--no-progress"], work)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-2000:])
+        steps = dict(re.findall(r"^(executed|rendered) in ([\d.]+) s", proc.stdout, re.M))
+        fit = sum(json.loads((work / "reports/timing/r1_onehot.json").read_text())["fit_seconds"])
+        cells = _cell_seconds(work / "reports/notebooks/02_model_report_r1_onehot.ipynb")
     executed, rendered = float(steps.get("executed", "nan")), float(steps.get("rendered", "nan"))
     fixed = total - fit
     in_cells = cells["imports"] + cells["train"] + cells["other"]
@@ -263,36 +274,27 @@ def _cell_seconds(path: Path) -> dict[str, float]:
 
 def part_dvc(lines: list[str], state: dict) -> None:
     """`dvc repro` with nothing to do, and after a markdown-only edit, in a throw-away worktree."""
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / "p"
-        subprocess.run(["git", "worktree", "add", "--detach", str(work)], cwd=ROOT, check=True, capture_output=True)
-        try:
-            dvc = str(BIN / "dvc")
-            subprocess.run([dvc, "cache", "dir", "--local", str(ROOT / ".dvc/cache")], cwd=work, check=True)
-            if (ROOT / "build/vendor").is_dir():
-                shutil.copytree(ROOT / "build/vendor", work / "build/vendor")
-            if (ROOT / "data/sweep-cache").is_dir():
-                shutil.copytree(ROOT / "data/sweep-cache", work / "data/sweep-cache")
-            subprocess.run([dvc, "checkout", "--quiet"], cwd=work, env=ENV, capture_output=True)
-            status = subprocess.run([dvc, "status"], cwd=work, env=ENV, capture_output=True, text=True).stdout
-            if "up to date" not in status:  # timing a repro that retrains would measure the wrong thing
-                raise RuntimeError("commit a dvc.lock of a complete `dvc repro` first; in a clean "
-                                   f"checkout of HEAD `dvc status` says:\n{status[:2000]}")
-            _timed([dvc, "repro"], work)  # warm DVC's state database once
-            noop = [_timed([dvc, "repro"], work)[0] for _ in range(3)]
-            dvc_import, _ = _timed([sys.executable, "-c", "import dvc.repo, dvc.cli"], work)
-            nb = work / "notebooks/01_data_exploration.ipynb"
-            data = json.loads(nb.read_text())
-            first_md = next(c for c in data["cells"] if c["cell_type"] == "markdown")
-            first_md["source"] = [*first_md["source"], f"\n\n(A markdown-only change made at {time.time_ns()}: unique, so DVC's run cache cannot answer it.)"]
-            nb.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-            edit, proc = _timed([dvc, "repro"], work)
-            ran = re.findall(r"Running stage '([^']+)'", proc.stdout)
-            if proc.returncode != 0 or not ran:
-                raise RuntimeError(f"`dvc repro` after the markdown edit ran {ran or 'nothing'} and exited "
-                                   f"{proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(work)], cwd=ROOT, capture_output=True)
+    with _worktree("build/vendor", "data/sweep-cache") as work:
+        dvc = str(BIN / "dvc")
+        subprocess.run([dvc, "cache", "dir", "--local", str(ROOT / ".dvc/cache")], cwd=work, check=True)
+        subprocess.run([dvc, "checkout", "--quiet"], cwd=work, env=ENV, capture_output=True)
+        status = subprocess.run([dvc, "status"], cwd=work, env=ENV, capture_output=True, text=True).stdout
+        if "up to date" not in status:  # timing a repro that retrains would measure the wrong thing
+            raise RuntimeError("commit a dvc.lock of a complete `dvc repro` first; in a clean "
+                               f"checkout of HEAD `dvc status` says:\n{status[:2000]}")
+        _timed([dvc, "repro"], work)  # warm DVC's state database once
+        noop = [_timed([dvc, "repro"], work)[0] for _ in range(3)]
+        dvc_import, _ = _timed([sys.executable, "-c", "import dvc.repo, dvc.cli"], work)
+        nb = work / "notebooks/01_data_exploration.ipynb"
+        data = json.loads(nb.read_text())
+        first_md = next(c for c in data["cells"] if c["cell_type"] == "markdown")
+        first_md["source"] = [*first_md["source"], f"\n\n(A markdown-only change made at {time.time_ns()}: unique, so DVC's run cache cannot answer it.)"]
+        nb.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        edit, proc = _timed([dvc, "repro"], work)
+        ran = re.findall(r"Running stage '([^']+)'", proc.stdout)
+        if proc.returncode != 0 or not ran:
+            raise RuntimeError(f"`dvc repro` after the markdown edit ran {ran or 'nothing'} and exited "
+                               f"{proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     lines += ["## DVC", "",
               "- a clean checkout of HEAD with the DVC cache is up to date before timing (`dvc status`)",
               f"- no-op `dvc repro`: {', '.join(f'{t:.2f}' for t in noop)} s "
