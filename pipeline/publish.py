@@ -140,10 +140,15 @@ def publish(out: Path | None = None, root: Path | None = None) -> tuple[Path, li
         (staging / ".nojekyll").touch()  # GitHub Pages: serve the files as they are
         staging.chmod(0o755)
         old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
         if out.exists():
-            shutil.rmtree(old, ignore_errors=True)
             out.rename(old)
-        staging.rename(out)
+        try:
+            staging.rename(out)
+        except OSError:
+            if old.exists():  # put the previous site back: never leave no site at all
+                old.rename(out)
+            raise
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

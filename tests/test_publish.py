@@ -51,6 +51,25 @@ def test_bad_links_are_refused_and_the_old_folder_kept(tmp_path, bad, problem):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["public", "reports"]  # no staging folder left
 
 
+def test_a_failed_final_rename_puts_the_previous_site_back(tmp_path, monkeypatch):
+    """If the complete new folder cannot take the old one's place, the old site is restored."""
+    _site(tmp_path, '<a href="html/a.html">a</a>', {"html/a.html": "<p>new</p>"})
+    old = tmp_path / "public"
+    old.mkdir()
+    (old / "index.html").write_text("previous good site")
+    real_rename = Path.rename
+
+    def rename(self, target):
+        if self.name.endswith(".tmp") and Path(target) == old:  # staging -> public/
+            raise OSError("simulated: the disk refused the rename")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(OSError, match="simulated"):
+        publish.publish(old, root=tmp_path)
+    assert (old / "index.html").read_text() == "previous good site"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["public", "reports"]  # no staging or .old left
+
 def test_local_paths_are_refused(tmp_path):
     _site(tmp_path, '<a href="html/a.html">a</a>', {"html/a.html": f"<pre>{tmp_path}/data/dataset.npz</pre>"})
     with pytest.raises(publish.PublishError, match="html/a.html: mentions the local path"):
