@@ -13,7 +13,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from pipeline import config, dataset, evaluation, modeling, predict
+from pipeline import config, dataset, modeling, predict
 from tests.conftest import PROFILE_MODEL, PROFILE_MODELS, PROFILE_TRAINING, REPO, bin_path, run
 
 pytestmark = pytest.mark.slow

@@ -57,7 +57,7 @@ def test_image_modes_are_handled(tmp_path, mode):
         img = Image.fromarray(rgba, mode="RGBA")
     else:
         img = base.convert(mode)
-    x = predict.prepare_file(_save(img, tmp_path / f"img.png"))
+    x = predict.prepare_file(_save(img, tmp_path / "img.png"))
     reference = predict.prepare_file(_save(base, tmp_path / "ref.png"))
     assert np.abs(x - reference).max() < 0.05
 
