@@ -106,6 +106,15 @@ class Claim(_Section):
     note: str = ""
 
 
+class Execution(_Section):
+    """``models.<name>.execution``: speed settings of one configuration that differ from
+    ``training``'s (how Keras runs the computation, never what is computed)."""
+
+    steps_per_execution: int | None = Field(None, ge=1, description="batches per compiled call")
+    jit_compile: bool | None = Field(None, description="XLA-compile the train step")
+    threads: int | None = Field(None, ge=0, description="TensorFlow intra- and inter-op threads (0 = TF's default)")
+
+
 class ModelConfig(_Section):
     """One model configuration of ``models`` (a source report's experiment)."""
 
@@ -126,6 +135,7 @@ class ModelConfig(_Section):
     repeats: int = Field(3, ge=1)
     seed: int = Field(0, ge=0)
     claimed: Claim = Claim()
+    execution: Execution = Execution()
 
     @property
     def one_hot(self) -> bool:
@@ -140,15 +150,26 @@ ConfigName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")
 class TrainingParams(_Section):
     """``training``: how every model configuration is trained (not what is trained).
 
-    The speed settings change how Keras executes the same computation, not the experiment;
-    ``steps_per_execution: 1, jit_compile: false, threads: 0`` is plain Keras.
+    The speed settings change how Keras executes the same computation, not the experiment. A
+    configuration's ``execution`` entry overrides them for that configuration (``for_model``);
+    ``plain_keras: true`` ignores both and uses every Keras default.
     """
 
     sample_size: int = Field(0, ge=0, description="0 = all images, N = first N of train and of test")
+    plain_keras: bool = Field(False, description="every Keras default: no speed setting, no override")
     steps_per_execution: int = Field(32, ge=1, description="batches per compiled call")
-    jit_compile: bool = Field(True, description="XLA-compile the train step")
+    jit_compile: bool = Field(False, description="XLA-compile the train step")
     threads: int = Field(1, ge=0, description="TensorFlow intra- and inter-op threads (0 = TF's default)")
     deterministic: bool = Field(True, description="tf op determinism: same seed → bit-identical metrics")
+
+    def for_model(self, cfg: ModelConfig | None = None) -> TrainingParams:
+        """The settings one configuration is trained with: ``cfg.execution`` over these, or
+        Keras's defaults (``steps_per_execution: 1, jit_compile: false, threads: 0``) with
+        ``plain_keras``."""
+        if self.plain_keras:
+            return self.model_copy(update={"steps_per_execution": 1, "jit_compile": False, "threads": 0})
+        overrides = cfg.execution.model_dump(exclude_none=True) if cfg is not None else {}
+        return self.model_copy(update=overrides)
 
 
 class ClassicalParams(_Section):

@@ -1,5 +1,9 @@
 """Models built from params.yaml have the parameter counts the source reports printed."""
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from pipeline import config, modeling
@@ -63,3 +67,80 @@ def test_bad_model_entries_name_the_key(update, key):
     with pytest.raises(config.ParamsError) as err:
         config.parse_params(raw)
     assert f"models.m.{key}" in str(err.value)
+
+
+# --------------------------------------------------------------------------- execution settings
+
+
+def test_execution_overrides_apply_to_their_configuration_only(models):
+    training = config.load_params(REPO / "params.yaml").training
+    deep = training.for_model(models["r0_deep"])
+    assert (deep.jit_compile, deep.threads) == (True, 2)
+    assert training.for_model(models["baseline"]) == training  # no `execution` entry: the defaults
+    assert training.for_model() == training  # the sweep's variants
+    plain = training.model_copy(update={"plain_keras": True}).for_model(models["r0_deep"])
+    assert (plain.steps_per_execution, plain.jit_compile, plain.threads) == (1, False, 0)
+    assert plain.sample_size == training.sample_size and plain.deterministic == training.deterministic
+
+
+@pytest.mark.parametrize("update, key", [({"threads": -1}, "threads"), ({"jit": True}, "jit"),
+                                         ({"steps_per_execution": 0}, "steps_per_execution")])
+def test_bad_execution_entries_name_the_key(update, key):
+    raw = {"models": {"m": {"source": "X", "title": "x", "hidden": [8], "loss": "sparse_categorical_crossentropy",
+                            "epochs": 1, "execution": update}}}
+    with pytest.raises(config.ParamsError) as err:
+        config.parse_params(raw)
+    assert f"models.m.execution.{key}" in str(err.value)
+
+
+XLA_RERUN = r"""
+import json, sys
+import keras, numpy as np
+from pipeline import config, dataset, modeling
+training = config.TrainingParams(jit_compile=True, threads=int(sys.argv[2]), deterministic=True)
+modeling.configure_tensorflow(training)
+cfg = config.ModelConfig(source="t", title="t", hidden=[64, 10], dropout=0.25,
+                         loss="sparse_categorical_crossentropy", epochs=2)
+ds = dataset.load(sys.argv[1], sample_size=512)
+x, y = dataset.scale(ds.x_train), ds.y_train.astype("int64")
+weights, flags = [], []
+for _ in range(2):
+    keras.utils.set_random_seed(3)
+    model = modeling.compile_model(modeling.build_model(cfg), cfg, training)
+    model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    flags.append(bool(model.jit_compile))
+    weights.append(np.concatenate([w.ravel() for w in model.get_weights()]))
+print(json.dumps({"xla": flags, "identical": bool(np.array_equal(*weights)),
+                  "trained": bool(np.abs(weights[0]).sum() > 0)}))
+"""
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_xla_is_really_on_under_op_determinism_and_reruns_are_bit_identical(mnist_file, threads):
+    # Keras silently drops jit_compile=True whenever op determinism is enabled; compile_model
+    # must apply it anyway, and two fits with the same seed must give the same weights.
+    proc = subprocess.run([sys.executable, "-c", XLA_RERUN, str(mnist_file), str(threads)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"xla": [True, True], "identical": True, "trained": True}
+
+
+def test_one_forward_pass_gives_the_predictions_and_the_dead_units(small):
+    import keras
+    import numpy as np
+
+    from pipeline import dataset
+
+    cfg = config.ModelConfig(source="t", title="t", hidden=[32, 16], loss="sparse_categorical_crossentropy", epochs=1)
+    keras.utils.set_random_seed(0)
+    model = modeling.build_model(cfg)
+    hidden_1 = model.get_layer("hidden_1")
+    kernel, bias = hidden_1.get_weights()
+    hidden_1.set_weights([kernel, np.where(np.arange(32) < 5, -1e3, bias)])  # 5 units that can never fire
+    x = dataset.scale(small.x_test)
+    probabilities, dead = modeling.predict_with_dead_units(model, x)
+    np.testing.assert_array_equal(probabilities, model.predict(x, batch_size=modeling.EVAL_BATCH, verbose=0))
+    assert dead["hidden_1"] >= 5 and set(dead) == {"hidden_1", "hidden_2"}
+    relu_1 = np.maximum(x.reshape(len(x), -1) @ kernel + np.where(np.arange(32) < 5, -1e3, bias), 0)
+    assert dead["hidden_1"] == int((relu_1.max(axis=0) <= 0).sum())
