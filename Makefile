@@ -39,7 +39,7 @@ check: env
 # The environment: a venv with uv, the locked (hashed) packages, this package editable.
 # compileall writes every .pyc once: uv does not, nor does Python under PYTHONDONTWRITEBYTECODE,
 # and without them every process compiles what it imports again (`import keras` took 12-13 s
-# instead of 5.8 s here, a no-op `dvc repro` 2.7 s instead of 1.2 s; benchmarks/results.md).
+# instead of 5.8 s here, a no-op `dvc repro` 2.7 s instead of 1.2 s).
 env: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.lock pyproject.toml Makefile

@@ -1,6 +1,10 @@
-"""environment.yml (for conda users) lists the same pins as requirements.lock."""
+"""The environment: environment.yml (for conda users) lists the same pins as requirements.lock, the
+venv has the locked versions, and bytecode for what the stages import."""
 
+import importlib.util
 import re
+import sys
+from pathlib import Path
 
 import yaml
 
@@ -65,10 +69,6 @@ def test_installed_versions_are_the_locked_ones():
 def test_the_environment_has_bytecode_for_what_every_stage_imports():
     # Without .pyc files (uv writes none; PYTHONDONTWRITEBYTECODE stops Python writing them) every
     # kernel compiles TensorFlow/Keras again: `import keras` took 12-13 s instead of 5.8 s here.
-    import importlib.util
-    import sys
-    from pathlib import Path
-
     missing = []
     for name in ("keras", "tensorflow", "dvc", "papermill", "nbconvert", "matplotlib", "seaborn", "pandas"):
         spec = importlib.util.find_spec(name)

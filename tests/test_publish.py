@@ -70,6 +70,7 @@ def test_a_failed_final_rename_puts_the_previous_site_back(tmp_path, monkeypatch
     assert (old / "index.html").read_text() == "previous good site"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["public", "reports"]  # no staging or .old left
 
+
 def test_local_paths_are_refused(tmp_path):
     _site(tmp_path, '<a href="html/a.html">a</a>', {"html/a.html": f"<pre>{tmp_path}/data/dataset.npz</pre>"})
     with pytest.raises(publish.PublishError, match="html/a.html: mentions the local path"):
