@@ -108,10 +108,10 @@ class SeedRun:
     history: dict[str, list[float]]  # per epoch: loss, accuracy, val_loss, val_accuracy
     test_loss: float
     test_accuracy: float
-    train_loss: float  # on the fitted images, in inference mode (no dropout)
-    train_accuracy: float
-    unscaled_test_loss: float  # the test set fed as raw 0..255 pixels (a common mistake)
-    unscaled_test_accuracy: float
+    train_loss: float | None  # on the fitted images, in inference mode (no dropout)
+    train_accuracy: float | None
+    unscaled_test_loss: float | None  # the test set fed as raw 0..255 pixels (a common mistake)
+    unscaled_test_accuracy: float | None  # (these four are None when train(..., diagnostics=False))
     dead_units: dict[str, int]  # ReLU units of each hidden layer that output 0 for every test image
     test_probabilities: np.ndarray
     fit_seconds: float
@@ -145,18 +145,24 @@ def predict_with_dead_units(model: keras.Model, x: np.ndarray) -> tuple[np.ndarr
     return probabilities, {layer.name: int((out.max(axis=0) <= 0).sum()) for layer, out in zip(hidden, activations)}
 
 
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
 def seeds(cfg: ModelConfig) -> list[int]:
     """The seeds of the repeats: ``seed``, ``seed + 1``, …"""
     return [cfg.seed + i for i in range(cfg.repeats)]
 
 
 def train(cfg: ModelConfig, ds: Dataset, training: TrainingParams, *, keep_models: int = 1,
-          log=print) -> Training:
+          diagnostics: bool = True, log=print) -> Training:
     """Fit ``cfg`` once per seed and evaluate every fit once on the test set.
 
     ``validation: split`` holds out ``validation_fraction`` of the training images
     (seeded by ``cfg.seed``, the same split for every repeat); ``validation: test`` uses the
     test set for validation, as some sources did (their reports must say so).
+    ``diagnostics=False`` skips the evaluations on the fitted images and on unscaled test
+    pixels (about a second per fit), for callers that show neither, such as the loss sweep.
     """
     x_train, x_test = scale(ds.x_train), scale(ds.x_test)
     if cfg.validation == "split":
@@ -177,15 +183,17 @@ def train(cfg: ModelConfig, ds: Dataset, training: TrainingParams, *, keep_model
                          validation_data=(x_val, t_val), verbose=0)
         fit_seconds = time.perf_counter() - start
         test_loss, test_acc = model.evaluate(x_test, t_test, batch_size=EVAL_BATCH, verbose=0)
-        train_loss, train_acc = model.evaluate(x_fit, t_fit, batch_size=EVAL_BATCH, verbose=0)
-        raw_loss, raw_acc = model.evaluate(x_test_raw, t_test, batch_size=EVAL_BATCH, verbose=0)
+        train_loss = train_acc = raw_loss = raw_acc = None
+        if diagnostics:
+            train_loss, train_acc = model.evaluate(x_fit, t_fit, batch_size=EVAL_BATCH, verbose=0)
+            raw_loss, raw_acc = model.evaluate(x_test_raw, t_test, batch_size=EVAL_BATCH, verbose=0)
         probabilities, dead = predict_with_dead_units(model, x_test)
         run = SeedRun(
             seed=seed,
             history={k: [float(v) for v in vals] for k, vals in hist.history.items()},
             test_loss=float(test_loss), test_accuracy=float(test_acc),
-            train_loss=float(train_loss), train_accuracy=float(train_acc),
-            unscaled_test_loss=float(raw_loss), unscaled_test_accuracy=float(raw_acc),
+            train_loss=_float(train_loss), train_accuracy=_float(train_acc),
+            unscaled_test_loss=_float(raw_loss), unscaled_test_accuracy=_float(raw_acc),
             dead_units=dead, test_probabilities=probabilities,
             fit_seconds=fit_seconds,
             model=model if i < keep_models else None,

@@ -127,7 +127,7 @@ def run(sweep: SweepParams, loss: str, ds: Dataset, training: TrainingParams, ca
             if cached is not None:
                 results.append(cached)
                 continue
-            t = modeling.train(cfg, ds, training, keep_models=0, log=lambda *_: None)
+            t = modeling.train(cfg, ds, training, keep_models=0, diagnostics=False, log=lambda *_: None)
             r = t.runs[0]
             result = RunResult(loss=loss, variant=variant, seed=seed, test_loss=r.test_loss,
                                test_accuracy=r.test_accuracy, history=r.history,

@@ -75,7 +75,8 @@ def test_bad_model_entries_name_the_key(update, key):
 def test_execution_overrides_apply_to_their_configuration_only(models):
     training = config.load_params(REPO / "params.yaml").training
     deep = training.for_model(models["r0_deep"])
-    assert (deep.jit_compile, deep.threads) == (True, 2)
+    assert deep.jit_compile and not training.jit_compile  # R0's entry turns XLA on
+    assert deep.model_copy(update={"jit_compile": False}) == training  # and changes nothing else
     assert training.for_model(models["baseline"]) == training  # no `execution` entry: the defaults
     assert training.for_model() == training  # the sweep's variants
     plain = training.model_copy(update={"plain_keras": True}).for_model(models["r0_deep"])
