@@ -145,3 +145,19 @@ def test_one_forward_pass_gives_the_predictions_and_the_dead_units(small):
     assert dead["hidden_1"] >= 5 and set(dead) == {"hidden_1", "hidden_2"}
     relu_1 = np.maximum(x.reshape(len(x), -1) @ kernel + np.where(np.arange(32) < 5, -1e3, bias), 0)
     assert dead["hidden_1"] == int((relu_1.max(axis=0) <= 0).sum())
+
+
+def test_without_diagnostics_the_fit_and_test_results_are_the_same(small):
+    """The loss sweep's ``diagnostics=False`` skips two evaluations and changes nothing else."""
+    import numpy as np
+
+    cfg = config.ModelConfig(source="t", title="t", hidden=[16], loss="sparse_categorical_crossentropy", epochs=1,
+                             batch_size=128, repeats=1)
+    training = config.TrainingParams(threads=0, deterministic=False)
+    full = modeling.train(cfg, small, training, keep_models=0, log=lambda *_: None).runs[0]
+    lean = modeling.train(cfg, small, training, keep_models=0, diagnostics=False, log=lambda *_: None).runs[0]
+    assert None not in (full.train_loss, full.train_accuracy, full.unscaled_test_loss, full.unscaled_test_accuracy)
+    assert (lean.train_loss, lean.train_accuracy, lean.unscaled_test_loss, lean.unscaled_test_accuracy) == (None,) * 4
+    assert lean.history == full.history and lean.dead_units == full.dead_units
+    assert (lean.test_loss, lean.test_accuracy) == (full.test_loss, full.test_accuracy)
+    np.testing.assert_array_equal(lean.test_probabilities, full.test_probabilities)
