@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -365,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     lines = [f"# Benchmark results ({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
-             f"`python benchmarks/bench.py {' '.join(argv)}` on this machine, one run; timings here vary "
+             f"`` python benchmarks/bench.py {shlex.join(argv)} `` on this machine, one run; timings here vary "
              "by about ±30 % from run to run, so compare the ratios within one file.", ""]
     state: dict = {}
     for part in PARTS:
