@@ -75,8 +75,9 @@ def worker_train(config: str, mode: str, epochs: int, seeds: list[int]) -> dict:
     """Train ``config`` (full data) ``epochs`` epochs per seed; seconds per epoch and test accuracy."""
     import keras
 
-    from pipeline import config as project
-    from pipeline import dataset, modeling
+    from pipeline.core import config as project
+    from pipeline.core import dataset
+    from pipeline.modeling import train as modeling
 
     params = project.load_params(ROOT / "params.yaml")
     cfg = params.models[config].model_copy(update={"epochs": epochs})
@@ -132,7 +133,7 @@ def _run_worker(*args: str, timeout: int = 3600) -> dict:
 
 
 def part_machine(lines: list[str], state: dict) -> None:
-    from pipeline import config as project
+    from pipeline.core import config as project
 
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())
@@ -157,7 +158,7 @@ def _per_epoch(times: list[list[float]]) -> float:
 
 
 def part_epochs(lines: list[str], state: dict, epochs: int = 5) -> None:
-    from pipeline import config as project
+    from pipeline.core import config as project
 
     params = project.load_params(ROOT / "params.yaml")
     if "gflops" not in state:
@@ -189,7 +190,7 @@ def part_epochs(lines: list[str], state: dict, epochs: int = 5) -> None:
 
 
 def part_accuracy(lines: list[str], state: dict) -> None:
-    from pipeline import config as project
+    from pipeline.core import config as project
 
     params = project.load_params(ROOT / "params.yaml")
     lines += ["## Same experiment: test accuracy, plain Keras vs our settings", "",
@@ -235,11 +236,12 @@ def _worktree(*copies: str):
 
 def part_report(lines: list[str], state: dict) -> None:
     """One real model report (R1, full data) through the runner, its seconds broken down."""
-    imports, _ = _timed([sys.executable, "-c", "import keras, pipeline.modeling, pipeline.plots"], ROOT)
+    imports, _ = _timed([sys.executable, "-c", "import keras, pipeline.modeling.train, pipeline.core.plots"], ROOT)
     bare, _ = _timed([sys.executable, "-c", "pass"], ROOT)
     with _worktree("data/dataset.npz", "build/vendor") as work:
         total, proc = _timed([sys.executable, "-m", "pipeline", "run", "notebooks/02_model_report.ipynb",
-                              "--model", "r1_onehot", "--no-progress"], work)
+                              "--sections", "model=models.r1_onehot", "training", "--set", "model_name=r1_onehot",
+                              "--name", "02_model_report_r1_onehot", "--no-progress"], work)
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr[-2000:])
         steps = dict(re.findall(r"^(executed|rendered) in ([\d.]+) s", proc.stdout, re.M))
@@ -258,8 +260,8 @@ def part_report(lines: list[str], state: dict) -> None:
               f"| {runner:.1f} |",
               f"| papermill: kernel start and shut-down, between cells | {kernel:.1f} |",
               f"| cell: imports (numpy, keras/TensorFlow, matplotlib, seaborn, pipeline) | {cells['imports']:.1f} |",
-              f"| cell: `modeling.train` — `model.fit` of 3 seeds | {fit:.1f} |",
-              f"| cell: `modeling.train` — evaluation and measurements besides fit | {cells['train'] - fit:.1f} |",
+              f"| cell: `train.train` — `model.fit` of 3 seeds | {fit:.1f} |",
+              f"| cell: `train.train` — evaluation and measurements besides fit | {cells['train'] - fit:.1f} |",
               f"| the other {cells['n_other']:.0f} cells (tables, figures, predictions, writing) | {cells['other']:.1f} |",
               f"| HTML rendering, both views, in the runner's process | {rendered:.1f} |",
               f"| (apart: `python -c 'import keras, pipeline.modeling, pipeline.plots'` − bare Python) "
@@ -278,7 +280,7 @@ def _cell_seconds(path: Path) -> dict[str, float]:
         source = "".join(cell.get("source", ""))
         if cell["cell_type"] != "code":
             continue
-        if "modeling.train(" in source:
+        if "train.train(" in source:
             out["train"] += seconds
         elif not out["imports"] and re.search(r"^(import|from) ", source, re.M):
             out["imports"] += seconds
@@ -291,9 +293,9 @@ def _cell_seconds(path: Path) -> dict[str, float]:
 def pipeline_flop_bound(gflops: float) -> tuple[float, dict[str, float]]:
     """Seconds that every fit of the default pipeline needs at ``gflops``: 6 × parameters per
     fitted image and 2 × parameters per validation image, every epoch, seed, variant and loss."""
-    from pipeline import config as project
-    from pipeline import modeling
-    from pipeline import sweep as sweeps
+    from pipeline.core import config as project
+    from pipeline.loss_sweep import runs as sweeps
+    from pipeline.modeling import train as modeling
 
     params = project.load_params(ROOT / "params.yaml")
     n_train, n_test = 60_000, 10_000

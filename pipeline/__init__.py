@@ -1,16 +1,22 @@
 """MNIST report pipeline: data, notebooks run by papermill, HTML reports.
 
-Modules (cookiecutter-data-science layout):
+Sub-packages (cookiecutter-data-science layout, cut along the import graph: every arrow
+points down, to ``core`` or ``modeling``, never back up):
 
-- ``config``   paths of the project and the validated ``params.yaml``
-- ``fileio``   atomic writes (a killed run leaves the old file or the new one)
-- ``dataset``  real MNIST / Fashion-MNIST from pinned, hash-checked sources
-- ``explore``  numbers shown by the data-exploration notebook
-- ``plots``    every figure of the reports
-- ``assets``   offline JavaScript (MathJax) fetched from npm and pinned by hash
-- ``runner``   papermill execution + nbconvert HTML rendering
-- ``site``     ``reports/index.html`` from a jinja2 template
-- ``cli``      ``python -m pipeline ...``
+- ``core``          paths (and every stage's output files), params schema, file I/O,
+                    dataset, statistics over repeats, provenance, offline assets, the
+                    notebook runner, shared figures
+- ``modeling``      Keras networks: building, seeded training, predicting your own images
+- ``exploration``   stage ``explore`` (notebook 01)
+- ``model_report``  stage ``model@NAME`` (notebook 02)
+- ``classical_ml``  stage ``classical`` (notebook 03)
+- ``loss_sweep``    stages ``sweep@LOSS`` and ``loss_comparison`` (notebooks 04, 05)
+- ``site``          stages ``dvc_plots`` and ``site``, and ``make publish``
+- ``cli``           ``python -m pipeline ...``: the verbs that the stages and users run
+
+Each DVC stage depends on ``core``, its own family's folder (and ``modeling`` where it
+trains), its notebook and this top level, so a new import inside a folder is covered
+without editing ``dvc.yaml``; ``tests/test_dvc_graph.py`` checks it.
 """
 
 __version__ = "0.1.0"

@@ -7,70 +7,55 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import config
+from pipeline.core import config, paths
+from pipeline.core.errors import PipelineError
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     params = config.load_params(args.params)
-    print(f"{args.params or config.PARAMS_FILE}: valid ({', '.join(type(params).model_fields)})")
+    print(f"{args.params or paths.PARAMS_FILE}: valid ({', '.join(type(params).model_fields)})")
     return 0
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from pipeline import dataset
+    from pipeline.core import dataset
 
-    root = config.project_root()
-    name = args.dataset or config.load_params(root / config.PARAMS_FILE).data.dataset
-    out = Path(args.out) if args.out else config.prepared_data_file(root)
+    root = paths.project_root()
+    name = args.dataset or config.load_params(root / paths.PARAMS_FILE).data.dataset
+    out = Path(args.out) if args.out else paths.prepared_data_file(root)
     start = time.perf_counter()
-    origin = dataset.prepare(name, out, config.download_cache_dir())
+    origin = dataset.prepare(name, out, paths.download_cache_dir())
     print(f"{name}: wrote {out} from {origin} in {time.perf_counter() - start:.1f} s (sha256 verified)")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline import runner
+    from pipeline.core import runner
 
-    root = config.project_root()
-    params = config.load_params(root / config.PARAMS_FILE)
+    root = paths.project_root()
+    params = config.load_params(root / paths.PARAMS_FILE)
     notebook = Path(args.notebook)
-    name = title = summary = None
-    if args.model:
-        if args.model not in params.models:
-            raise config.ParamsError(f"models.{args.model}: no such configuration in params.yaml; "
-                                     f"known: {', '.join(params.models) or '(none)'}")
-        cfg = params.models[args.model]
-        parameters = {"config_name": args.model, "config": cfg.model_dump(mode="json"),
-                      "training": params.training.model_dump(mode="json"), "write_outputs": True}
-        name, title, summary = f"{notebook.stem}_{args.model}", cfg.title, cfg.description
-    else:
-        parameters = getattr(params, args.section).model_dump(mode="json") if args.section else {}
-        for section in args.sections or []:  # whole sections as mapping parameters
-            parameters[section] = getattr(params, section).model_dump(mode="json")
-        for item in args.set or []:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise config.ParamsError(f"--set {item!r}: expected KEY=VALUE")
-            parameters[key] = value
-        if "write_outputs" in runner.declared_parameters(root / notebook):
-            parameters["write_outputs"] = True  # a pipeline run writes the files DVC tracks
-        name, title = args.name, args.title
+    parameters = runner.stage_parameters(root / notebook, args.sections or [], args.set or [], params)
+    title, summary = args.title, None
+    if args.about:  # a params entry with a title and a description (e.g. models.r0_deep)
+        about = config.value_at(params, args.about)
+        title, summary = title or about.title, about.description
     start = time.perf_counter()
     written = runner.run(notebook, parameters, root=root, progress=not args.no_progress,
-                         name=name, title=title, summary=summary)
-    for kind, path in written.items():
-        print(f"{kind}: {path.relative_to(root)}")
+                         name=args.name, title=title, summary=summary)
+    for path in written.all():
+        print(f"wrote {path.relative_to(root)}")
     print(f"done in {time.perf_counter() - start:.1f} s")
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Print the predicted class and confidence of each image; non-zero exit if any was refused."""
-    from pipeline import predict
+    from pipeline.modeling import predict
 
     names = None
     if args.dataset == "fashion_mnist":
-        from pipeline.dataset import get_spec
+        from pipeline.core.dataset import get_spec
 
         names = get_spec("fashion_mnist").class_names
     ready, failed = {}, 0
@@ -93,26 +78,53 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_plots(args: argparse.Namespace) -> int:
-    from pipeline import dvcplots
+    from pipeline.site import dvcplots
 
     print(f"wrote {dvcplots.show(Path(args.out) if args.out else None)}")
     return 0
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    from pipeline import site
+    from pipeline.site import index
 
-    print(f"wrote {site.build()}")
+    print(f"wrote {index.build()}")
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from pipeline import publish
+    from pipeline.site import publish
 
     out, files = publish.publish(Path(args.out).resolve() if args.out else None)
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"published {len(files)} files ({size / 2**20:.1f} MiB) to {out}: relative links only, "
           f"nothing fetched from the network, no local paths. Upload the folder as it is.")
+    return 0
+
+
+def cmd_sweep_cache(args: argparse.Namespace) -> int:
+    """List (or with --prune delete) the sweep's cached runs that no current run uses."""
+    from pipeline.core import dataset
+    from pipeline.loss_sweep import runs
+
+    root = paths.project_root()
+    params = config.load_params(root / paths.PARAMS_FILE)
+    sweep = config.value_at(params, "sweep")
+    settings = params.training.for_model()
+    ds = dataset.load(paths.prepared_data_file(root), sample_size=settings.sample_size)
+    found = 0
+    for loss in config.LOSSES:
+        folder = paths.sweep_files(loss, root).cache
+        live = {spec.key for _, spec in runs.run_specs(sweep, loss, ds, settings)}
+        stale = runs.unreachable(folder, live)
+        kept = len(list(folder.glob("*.json"))) - len(stale) if folder.is_dir() else 0
+        for path in stale:
+            if args.prune:
+                path.unlink()
+        found += len(stale)
+        print(f"{folder.relative_to(root)}: {kept} entries used by params.yaml, {len(stale)} unreachable"
+              + (" (deleted)" if args.prune and stale else ""))
+    if found and not args.prune:
+        print("run `python -m pipeline sweep-cache --prune` to delete the unreachable entries")
     return 0
 
 
@@ -131,15 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="execute a notebook with papermill and render its HTML views")
     p.add_argument("notebook", help="e.g. notebooks/01_data_exploration.ipynb")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--section", help="params.yaml section whose keys are the notebook's parameters")
-    group.add_argument("--model", help="a `models` entry: run the model-report template for it "
-                                       "(outputs named NOTEBOOK_MODEL)")
-    p.add_argument("--sections", nargs="+", choices=["data", "explore", "training", "classical", "sweep"],
-                   help="params.yaml sections passed whole, each as a mapping parameter of that name")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a string parameter (repeatable)")
+    p.add_argument("--sections", nargs="+", metavar="NAME[=PATH]",
+                   help="parts of params.yaml passed whole, each as the mapping parameter NAME: the "
+                        "section NAME, or the part at the dotted PATH (model=models.r0_deep)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="a string parameter (repeatable)")
     p.add_argument("--name", help="output name (default: the notebook's stem)")
-    p.add_argument("--title", help="report title (default: the notebook's first heading)")
+    p.add_argument("--title", help="report title (default: --about's title, else the notebook's first heading)")
+    p.add_argument("--about", metavar="PATH", help="a params.yaml entry whose title and description "
+                                                   "head the report and its line in the index")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
@@ -148,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="image files (PNG, JPEG, …), any size, light or dark background")
     p.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist", help="class names to print")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("sweep-cache", help="list the loss sweep's cached runs that params.yaml no longer reaches")
+    p.add_argument("--prune", action="store_true", help="delete them")
+    p.set_defaults(func=cmd_sweep_cache)
 
     p = sub.add_parser("plots", help="`dvc plots show` with an offline template → reports/dvc_plots/index.html")
     p.add_argument("--out", help="output folder (default: reports/dvc_plots)")
@@ -166,6 +181,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except config.PipelineError as err:  # params, data, runner, assets, predict
+    except PipelineError as err:  # params, data, runner, assets, predict
         print(f"error: {err}", file=sys.stderr)
         return 1

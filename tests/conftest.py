@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline import config, dataset
+from pipeline.core import dataset, paths
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -43,13 +43,13 @@ def run(cmd: list[str], cwd: Path, timeout: int = 900) -> subprocess.CompletedPr
 @pytest.fixture(scope="session")
 def mnist_file(tmp_path_factory) -> Path:
     """The real prepared MNIST (data/dataset.npz of the checkout, or prepared afresh)."""
-    existing = config.prepared_data_file(REPO)
+    existing = paths.prepared_data_file(REPO)
     if existing.is_file():
         with np.load(existing, allow_pickle=False) as npz:
             if str(npz["dataset"]) == "mnist":
                 return existing
     out = tmp_path_factory.mktemp("data") / "dataset.npz"
-    dataset.prepare("mnist", out, config.download_cache_dir())
+    dataset.prepare("mnist", out, paths.download_cache_dir())
     return out
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline import config
+from pipeline.core import config, paths
 from tests.conftest import REPO
 
 
@@ -45,4 +45,4 @@ def test_invalid_yaml_is_refused(tmp_path):
 def test_project_root_found_from_a_subfolder(tmp_path):
     (tmp_path / "params.yaml").write_text("{}\n")
     (tmp_path / "notebooks").mkdir()
-    assert config.project_root(tmp_path / "notebooks") == tmp_path.resolve()
+    assert paths.project_root(tmp_path / "notebooks") == tmp_path.resolve()

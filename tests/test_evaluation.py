@@ -5,16 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline import dataset, evaluation, modeling
-from pipeline.config import Claim, ModelConfig
+from pipeline.core import dataset, stats
+from pipeline.model_report import evaluation
+from pipeline.modeling import train as modeling
+from pipeline.core.config import Claim, ModelConfig
 
 
 def test_mean_std_uses_the_sample_standard_deviation():
-    assert evaluation.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
-    assert evaluation.mean_std([0.5]) == (0.5, 0.0)
+    assert stats.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
+    assert stats.mean_std([0.5]) == (0.5, 0.0)
     with pytest.raises(ValueError):
-        evaluation.mean_std([])
-    assert evaluation.fmt_mean_std([0.97, 0.98, 0.99], percent=True) == "98.00 ± 1.00 %"
+        stats.mean_std([])
+    assert stats.fmt_mean_std([0.97, 0.98, 0.99], percent=True) == "98.00 ± 1.00 %"
 
 
 @pytest.mark.parametrize("x, half_unit", [(0.91, 0.005), (0.9781, 0.00005), (35.08, 0.005), (88.0, 0.5), (0.1, 0.05)])
@@ -32,7 +34,7 @@ def test_confident_mistakes_are_sorted_by_confidence():
 def test_confusion_and_class_report():
     y = np.array([0, 0, 1, 1, 2])
     p = np.array([0, 1, 1, 1, 1])
-    cm = evaluation.confusion(y, p, 3)
+    cm = stats.confusion(y, p, 3)
     assert cm.tolist() == [[1, 1, 0], [0, 2, 0], [0, 1, 0]]
     rep = evaluation.class_report(y, p, ["a", "b", "c"])
     assert rep.loc["b", "precision"] == pytest.approx(0.5) and rep.loc["b", "recall"] == 1.0
@@ -67,7 +69,7 @@ def _training(test_acc, train_acc=None, test_loss=(0.1, 0.1, 0.1), raw_loss=(1.0
             train_loss=0.0, train_accuracy=(train_acc or test_acc)[i], unscaled_test_loss=raw_loss[i],
             unscaled_test_accuracy=acc, dead_units={"hidden_1": 0, "hidden_2": dead[i]},
             test_probabilities=probs, fit_seconds=1.0))
-    return modeling.Training(config=cfg or _cfg(), runs=runs, n_fit=9, n_val=1, n_test=4, validation_on=validation_on)
+    return modeling.Fits(config=cfg or _cfg(), runs=runs, n_fit=9, n_val=1, n_test=4, validation_on=validation_on)
 
 
 def test_claim_within_two_std_holds():

@@ -3,7 +3,9 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from pipeline import dataset, explore, plots
+from pipeline.core import dataset, plots
+from pipeline.exploration import plots as explore_plots
+from pipeline.exploration import summary as explore
 
 
 def test_scale_maps_to_unit_interval(small):
@@ -64,11 +66,11 @@ def test_every_figure_draws(small):
     plots.setup()
     coords, ratio = explore.pca_2d(small.x_train, 100)
     figures = [
-        plots.class_counts(explore.class_counts(small)),
-        plots.sample_grid(small, per_class=3),
-        plots.mean_images(small),
-        plots.pixel_histogram(small),
-        plots.pca_scatter(coords, small.y_train[:100], small.class_names, ratio),
+        explore_plots.class_counts(explore.class_counts(small)),
+        explore_plots.sample_grid(small, per_class=3),
+        explore_plots.mean_images(small),
+        explore_plots.pixel_histogram(small),
+        explore_plots.pca_scatter(coords, small.y_train[:100], small.class_names, ratio),
     ]
     for fig in figures:
         assert fig.axes, "figure has no axes"

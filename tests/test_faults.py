@@ -123,14 +123,14 @@ def test_sigkill_leaves_targets_intact_and_the_next_run_cleans_up(tmp_path):
 
 
 def _training_started(notebook_tmp_dir: Path) -> bool:
-    """True once papermill marks the cell that calls ``modeling.train`` as running."""
+    """True once papermill marks the cell that calls ``train.train`` as running."""
     for tmp in notebook_tmp_dir.glob(".02_model_report_baseline.*.tmp.ipynb"):
         try:
             nb = json.loads(tmp.read_text())
         except (OSError, ValueError):
             continue
         for cell in nb["cells"]:
-            if "modeling.train(" in "".join(cell["source"]):
+            if "train.train(" in "".join(cell["source"]):
                 return cell.get("metadata", {}).get("papermill", {}).get("status") == "running"
     return False
 

@@ -13,7 +13,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from pipeline import config, dataset, modeling, predict
+from pipeline.core import config, dataset
+from pipeline.modeling import predict
+from pipeline.modeling import train as modeling
 from tests.conftest import PROFILE_MODEL, PROFILE_MODELS, PROFILE_TRAINING, REPO, bin_path, run
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from pipeline import config, modeling
+from pipeline.core import config
+from pipeline.modeling import train as modeling
 from tests.conftest import REPO
 
 # Parameter counts printed by the source reports (shared/reference/source-reports.md).
@@ -97,7 +98,8 @@ def test_bad_execution_entries_name_the_key(update, key):
 XLA_RERUN = r"""
 import json, sys
 import keras, numpy as np
-from pipeline import config, dataset, modeling
+from pipeline.core import config, dataset
+from pipeline.modeling import train as modeling
 training = config.TrainingParams(jit_compile=True, threads=int(sys.argv[2]), deterministic=True)
 modeling.configure_tensorflow(training)
 cfg = config.ModelConfig(source="t", title="t", hidden=[64, 10], dropout=0.25,
@@ -131,7 +133,7 @@ def test_one_forward_pass_gives_the_predictions_and_the_dead_units(small):
     import keras
     import numpy as np
 
-    from pipeline import dataset
+    from pipeline.core import dataset
 
     cfg = config.ModelConfig(source="t", title="t", hidden=[32, 16], loss="sparse_categorical_crossentropy", epochs=1)
     keras.utils.set_random_seed(0)

@@ -6,7 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pipeline import runner, site
+from pipeline.core import runner
+from pipeline.site import index as site
 from tests.conftest import SAMPLE, bin_path, copy_project, run
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import predict
+from pipeline.modeling import predict
 
 
 def _save(img: Image.Image, path, **kw):

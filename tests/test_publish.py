@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import publish
+from pipeline.site import publish
 from tests.conftest import REPO, run
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import config, sweep
+from pipeline.core import config
+from pipeline.loss_sweep import runs, stats, tables
 from tests.conftest import REPO
 
 
@@ -22,21 +23,21 @@ def test_sweep_params_hold_r4s_eleven_variants_and_both_tables(spec):
     assert spec.variants["first_down"].hidden == [100, 156]  # as R4 printed it
     assert spec.variants["three_layers_dropout_50"].hidden == [128, 128, 128]
     assert spec.optimizer == "adam" and spec.epochs == 20 and spec.batch_size == 512
-    for loss in sweep.LOSSES:
+    for loss in config.LOSSES:
         assert set(spec.claimed[loss]) == set(spec.variants)
     assert spec.claimed["sparse_categorical_crossentropy"]["first_down"] == [0.067, 0.979]
 
 
 def test_paired_difference_matches_the_t_interval():
-    p = sweep.paired_difference({0: 1.0, 1: 2.0, 2: 3.0}, {0: 0.0, 1: 0.0, 2: 0.0})
+    p = stats.paired_difference({0: 1.0, 1: 2.0, 2: 3.0}, {0: 0.0, 1: 0.0, 2: 0.0})
     half = 4.302652729911275 / math.sqrt(3)  # t(0.975, 2) · s / √n with s = 1
     assert (p.n, p.mean, p.std) == (3, 2.0, 1.0)
     assert p.low == pytest.approx(2 - half) and p.high == pytest.approx(2 + half)
     assert not p.excludes_zero
-    tight = sweep.paired_difference({0: 1.0, 1: 1.1, 2: 0.9, 5: 7.0}, {0: 0.0, 1: 0.0, 2: 0.0})
+    tight = stats.paired_difference({0: 1.0, 1: 1.1, 2: 0.9, 5: 7.0}, {0: 0.0, 1: 0.0, 2: 0.0})
     assert tight.n == 3 and tight.excludes_zero  # seed 5 has no pair and is ignored
     with pytest.raises(ValueError, match="no shared seeds"):
-        sweep.paired_difference({0: 1.0}, {1: 1.0})
+        stats.paired_difference({0: 1.0}, {1: 1.0})
 
 
 def test_mcnemar_counts_discordant_pairs_and_gives_the_exact_p_value():
@@ -44,9 +45,9 @@ def test_mcnemar_counts_discordant_pairs_and_gives_the_exact_p_value():
     a = np.zeros(30, dtype=int)
     b = np.zeros(30, dtype=int)
     b[:10] = 1  # b wrong on 10 images where a is right
-    m = sweep.mcnemar(a, b, y)
+    m = stats.mcnemar(a, b, y)
     assert (m.only_a, m.only_b) == (10, 0) and m.p_value == pytest.approx(2 * 0.5 ** 10)
-    assert sweep.mcnemar(a, a, y).p_value == 1.0
+    assert stats.mcnemar(a, a, y).p_value == 1.0
 
 
 def _runs(acc: dict[tuple[str, str, int], float]) -> pd.DataFrame:
@@ -55,10 +56,10 @@ def _runs(acc: dict[tuple[str, str, int], float]) -> pd.DataFrame:
 
 
 def test_r4_table_has_r4s_columns_and_differences_to_the_baseline(spec):
-    loss = sweep.LOSSES[1]
+    loss = config.LOSSES[1]
     runs = _runs({**{(loss, "baseline", s): 0.97 + 0.001 * s for s in range(3)},
                   **{(loss, "dropout_50", s): 0.98 + 0.001 * s for s in range(3)}})
-    t = sweep.r4_table(runs, spec, loss)
+    t = tables.r4_table(runs, spec, loss)
     assert t.index.name == "Description"
     assert list(t.columns) == ["First Layer", "Second Layer", "Third Layer", "Dropout", "Loss", "Loss +/-",
                                "Loss +/-%", "Accuracy", "Accuracy +/-", "Accuracy +/-%", "R4 loss", "R4 accuracy"]
@@ -78,11 +79,11 @@ def _comparison(differences, beyond, p_values, same=1.0, gap=0.0):
 
 
 def test_conclusion_is_computed_from_the_numbers():
-    quiet = sweep.conclusion(_comparison([0.0, 0.0], [False, False], [1.0, 1.0]), {})
+    quiet = stats.conclusion(_comparison([0.0, 0.0], [False, False], [1.0, 1.0]), {})
     assert any("bit-identical" in s for s in quiet)
     assert any("For none of the 2 variants" in s for s in quiet)
     assert any("finds 0 of 2 variants" in s for s in quiet)
-    loud = sweep.conclusion(_comparison([0.01, -0.002], [True, False], [0.001, 0.5], same=0.99, gap=0.02), {})
+    loud = stats.conclusion(_comparison([0.01, -0.002], [True, False], [0.001, 0.5], same=0.99, gap=0.02), {})
     assert loud != quiet
     assert any("For 1 of 2 variants" in s and "v0" in s for s in loud)
     assert any("finds 1 of 2 variants" in s and "(v0)" in s for s in loud)
@@ -92,25 +93,68 @@ def test_conclusion_is_computed_from_the_numbers():
 def test_conclusion_names_variants_beyond_noise_against_the_baseline():
     table = pd.DataFrame({"description": ["a", "b"], "difference": [0.004, -0.0005], "ci_low": [0.001, -0.002],
                           "ci_high": [0.007, 0.001], "seeds": [3, 3], "beyond_noise": [True, False]})
-    text = " ".join(sweep.conclusion(pd.DataFrame(), {sweep.LOSSES[0]: table}))
+    text = " ".join(stats.conclusion(pd.DataFrame(), {config.LOSSES[0]: table}))
     assert "1 of 2 variants differ from the baseline" in text and "better: a (+0.0040)" in text
     assert "smallest measured difference is 0.0005" in text
 
 
 def test_cache_key_depends_on_what_determines_the_result_only(spec):
     training = config.TrainingParams()
-    k = lambda v, s, tr=training, data="d": sweep.cache_key(sweep.variant_config(spec, v, sweep.LOSSES[0], s), tr, data, "c")
+    env = {"tensorflow-cpu": "2.20.0", "cpu": "x86_64:avx,avx2,fma"}
+
+    def k(v, s, tr=training, data="d", environment=env):
+        return runs.cache_key(runs.variant_config(spec, v, config.LOSSES[0], s), tr, data, "c", environment)
+
     assert k("baseline", 0) == k("baseline", 0)
     assert len({k("baseline", 0), k("baseline", 1), k("dropout_50", 0), k("baseline", 0, data="e"),
-                k("baseline", 0, tr=config.TrainingParams(sample_size=5))}) == 5
+                k("baseline", 0, tr=config.TrainingParams(sample_size=5)),
+                k("baseline", 0, environment={**env, "tensorflow-cpu": "2.21.0"}),
+                k("baseline", 0, environment={**env, "cpu": "x86_64:avx,avx2,fma,avx512f"})}) == 7
     # the description is not part of the key
     renamed = spec.model_copy(deep=True)
     renamed.variants["baseline"].description = "renamed"
-    assert sweep.cache_key(sweep.variant_config(renamed, "baseline", sweep.LOSSES[0], 0), training, "d", "c") == k("baseline", 0)
+    assert runs.cache_key(runs.variant_config(renamed, "baseline", config.LOSSES[0], 0), training, "d", "c",
+                          env) == k("baseline", 0)
+
+
+def test_the_environment_fingerprint_names_packages_and_cpu():
+    from pipeline.core import provenance
+
+    env = provenance.environment_fingerprint()
+    assert {"python", "numpy", "keras", "scikit-learn"} <= set(env) and env["cpu"].startswith(("x86_64:", "aarch64:"))
+
+
+def _result(spec: runs.RunSpec, **changes) -> runs.RunResult:
+    base = dict(loss=spec.loss, variant=spec.variant, seed=spec.seed, test_loss=0.1, test_accuracy=0.97,
+                history={k: [0.5] * spec.epochs for k in runs.HISTORY_KEYS}, predictions=[1] * spec.n_test,
+                fit_seconds=1.0, key=spec.key)
+    return runs.RunResult(**{**base, **changes})
+
+
+def test_a_cached_run_is_used_only_if_every_field_matches(tmp_path):
+    spec = runs.RunSpec("categorical_crossentropy", "baseline", 0, epochs=2, n_test=5, key="k" * 24)
+    runs.store(tmp_path, _result(spec))
+    assert runs.load_cached(tmp_path, spec, log=lambda *_: None).from_cache
+    said = []
+    for bad in ({"seed": 1}, {"variant": "other"}, {"loss": "sparse_categorical_crossentropy"},
+                {"predictions": [1] * 4}, {"history": {k: [0.5] for k in runs.HISTORY_KEYS}}, {"test_accuracy": 1.5}):
+        runs.store(tmp_path, _result(spec, **bad))
+        assert runs.load_cached(tmp_path, spec, log=said.append) is None, bad
+    assert len(said) == 6 and all("does not match its run" in s for s in said)
+    runs.cache_file(tmp_path, spec.key).write_text("{not json")
+    assert runs.load_cached(tmp_path, spec, log=said.append) is None and "unreadable" in said[-1]
+    assert runs.load_cached(tmp_path, runs.RunSpec("x", "y", 0, 1, 1, "absent"), log=said.append) is None
+
+
+def test_unreachable_lists_entries_no_live_run_uses(tmp_path):
+    for key in ("a", "b", "c"):
+        (tmp_path / f"{key}.json").write_text("{}")
+    assert [p.name for p in runs.unreachable(tmp_path, {"a", "c"})] == ["b.json"]
+    assert runs.unreachable(tmp_path / "absent", set()) == []
 
 
 def test_bad_sweep_references_are_refused():
-    from pipeline.config import ParamsError, parse_params
+    from pipeline.core.config import ParamsError, parse_params
 
     base = {"variants": {"baseline": {"description": "b", "hidden": [4]}}}
     with pytest.raises(ParamsError, match="unknown variant"):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
-from pipeline import config
+from pipeline.core.errors import PipelineError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # above this a file is refused before it is decoded (decompression bombs)
@@ -27,7 +27,7 @@ BOX = 20
 SIZE = 28
 
 
-class PredictError(config.PipelineError, ValueError):
+class PredictError(PipelineError, ValueError):
     """An image or model that cannot be used; the message says which and why."""
 
 

@@ -19,8 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pipeline.config import ModelConfig, TrainingParams  # noqa: E402
-from pipeline.dataset import Dataset, scale, validation_split  # noqa: E402
+from pipeline.core.config import ModelConfig, TrainingParams  # noqa: E402
+from pipeline.core.dataset import Dataset, scale, validation_split  # noqa: E402
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
@@ -54,7 +54,7 @@ def make_optimizer(cfg: ModelConfig) -> keras.optimizers.Optimizer:
 # --------------------------------------------------------------------------- execution settings
 
 
-def configure_tensorflow(training: TrainingParams) -> None:
+def configure_tensorflow(settings: TrainingParams) -> None:
     """Threads and op determinism; call before the first TensorFlow operation of the process.
 
     With ``deterministic`` and a fixed thread count, the same seed gives bit-identical
@@ -62,20 +62,20 @@ def configure_tensorflow(training: TrainingParams) -> None:
     """
     import tensorflow as tf
 
-    if training.threads:
+    if settings.threads:
         try:
-            tf.config.threading.set_intra_op_parallelism_threads(training.threads)
-            tf.config.threading.set_inter_op_parallelism_threads(training.threads)
+            tf.config.threading.set_intra_op_parallelism_threads(settings.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(settings.threads)
         except RuntimeError as err:  # TensorFlow already initialised in this process
-            if tf.config.threading.get_intra_op_parallelism_threads() != training.threads:
-                raise RuntimeError(f"cannot set {training.threads} TensorFlow thread(s): {err}; "
+            if tf.config.threading.get_intra_op_parallelism_threads() != settings.threads:
+                raise RuntimeError(f"cannot set {settings.threads} TensorFlow thread(s): {err}; "
                                    "call configure_tensorflow before any TensorFlow operation") from None
-    if training.deterministic:
+    if settings.deterministic:
         tf.config.experimental.enable_op_determinism()
 
 
-def compile_model(model: keras.Model, cfg: ModelConfig, training: TrainingParams) -> keras.Model:
-    """Optimizer, loss, accuracy metric and the execution settings of ``training``.
+def compile_model(model: keras.Model, cfg: ModelConfig, settings: TrainingParams) -> keras.Model:
+    """Optimizer, loss, accuracy metric and the execution settings ``settings``.
 
     Keras silently turns XLA off whenever TensorFlow's op determinism is on
     (``keras.src.trainers.trainer.model_supports_jit``: some XLA ops have no deterministic GPU
@@ -84,8 +84,8 @@ def compile_model(model: keras.Model, cfg: ModelConfig, training: TrainingParams
     requested setting is applied as given.
     """
     model.compile(optimizer=make_optimizer(cfg), loss=cfg.loss, metrics=["accuracy"],
-                  steps_per_execution=training.steps_per_execution, jit_compile=False)
-    model._jit_compile = training.jit_compile  # noqa: SLF001 (see the docstring)
+                  steps_per_execution=settings.steps_per_execution, jit_compile=False)
+    model._jit_compile = settings.jit_compile  # noqa: SLF001 (see the docstring)
     return model
 
 
@@ -119,7 +119,7 @@ class SeedRun:
 
 
 @dataclasses.dataclass
-class Training:
+class Fits:
     """The result of ``train``: one ``SeedRun`` per repeat, and how the data was used."""
 
     config: ModelConfig
@@ -154,8 +154,8 @@ def seeds(cfg: ModelConfig) -> list[int]:
     return [cfg.seed + i for i in range(cfg.repeats)]
 
 
-def train(cfg: ModelConfig, ds: Dataset, training: TrainingParams, *, keep_models: int = 1,
-          diagnostics: bool = True, log=print) -> Training:
+def train(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, *, keep_models: int = 1,
+          diagnostics: bool = True, log=print) -> Fits:
     """Fit ``cfg`` once per seed and evaluate every fit once on the test set.
 
     ``validation: split`` holds out ``validation_fraction`` of the training images
@@ -177,7 +177,7 @@ def train(cfg: ModelConfig, ds: Dataset, training: TrainingParams, *, keep_model
     runs = []
     for i, seed in enumerate(seeds(cfg)):
         keras.utils.set_random_seed(seed)
-        model = compile_model(build_model(cfg), cfg, training)
+        model = compile_model(build_model(cfg), cfg, settings)
         start = time.perf_counter()
         hist = model.fit(x_fit, t_fit, epochs=cfg.epochs, batch_size=cfg.batch_size,
                          validation_data=(x_val, t_val), verbose=0)
@@ -201,5 +201,5 @@ def train(cfg: ModelConfig, ds: Dataset, training: TrainingParams, *, keep_model
         runs.append(run)
         log(f"seed {seed}: test accuracy {run.test_accuracy:.4f}, loss {run.test_loss:.4f} "
             f"({cfg.epochs} epochs in {fit_seconds:.1f} s)")
-    return Training(config=cfg, runs=runs, n_fit=len(x_fit), n_val=len(x_val), n_test=len(x_test),
+    return Fits(config=cfg, runs=runs, n_fit=len(x_fit), n_val=len(x_val), n_test=len(x_test),
                     validation_on=cfg.validation)

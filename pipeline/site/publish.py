@@ -23,13 +23,14 @@ import tempfile
 import urllib.parse
 from pathlib import Path
 
-from pipeline import config
+from pipeline.core import paths
+from pipeline.core.errors import PipelineError
 
 TEXT_SUFFIXES = {".html", ".ipynb", ".json", ".csv", ".txt", ".svg", ".js", ".css"}
 FETCHING_ATTRIBUTES = {"src", "data", "poster", "srcset"}  # loaded by the browser itself
 
 
-class PublishError(config.PipelineError):
+class PublishError(PipelineError):
     """The site cannot be published as it is; the message lists every problem."""
 
 
@@ -119,9 +120,9 @@ def leaks(site: Path, files: list[Path], markers: list[str]) -> list[str]:
 
 def publish(out: Path | None = None, root: Path | None = None) -> tuple[Path, list[Path]]:
     """Copy the site reachable from ``reports/index.html`` into ``out`` (default ``public/``)."""
-    root = root or config.project_root()
-    site = config.reports_dir(root)
-    out = (out or root / "public").resolve()
+    root = root or paths.project_root()
+    site = paths.reports_dir(root)
+    out = (out or paths.site_files(root).public).resolve()
     if not (site / "index.html").is_file():
         raise PublishError(f"{site / 'index.html'} does not exist: build the reports first (`make report`)")
     if out == site.resolve() or site.resolve().is_relative_to(out):

@@ -1,9 +1,10 @@
 """Run a parameterized notebook with papermill, then render it to offline HTML with nbconvert.
 
-One runner serves every DVC stage (``python -m pipeline run NOTEBOOK --section S``):
+One runner serves every notebook stage (``python -m pipeline run NOTEBOOK --sections …``):
 
-1. the parameters are read from ``params.yaml`` (validated) and must all be declared in
-   the notebook's ``parameters`` cell;
+1. ``stage_parameters`` takes whole parts of ``params.yaml`` (validated) as the notebook's
+   mapping parameters (``--sections training model=models.r0_deep``); every one must be
+   declared in the notebook's ``parameters`` cell;
 2. papermill executes the notebook in ``notebooks/`` (the same working folder as
    JupyterLab) with this environment's Python as the kernel, and writes the executed
    notebook to ``reports/notebooks/`` (atomically);
@@ -13,12 +14,9 @@ One runner serves every DVC stage (``python -m pipeline run NOTEBOOK --section S
 
 from __future__ import annotations
 
-import datetime as dt
 import dataclasses
-import importlib.metadata
+import datetime as dt
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,18 +32,18 @@ import yaml  # noqa: E402
 from nbconvert import HTMLExporter  # noqa: E402
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor  # noqa: E402
 
-from pipeline import assets, config, fileio  # noqa: E402
+from pipeline.core import assets, config, fileio, paths, provenance  # noqa: E402
+from pipeline.core.errors import PipelineError  # noqa: E402
 
 KERNEL_NAME = "python3"
-REPORT_PACKAGES = ("numpy", "pandas", "scikit-learn", "tensorflow-cpu", "keras", "matplotlib",
-                   "seaborn", "papermill", "nbconvert", "dvc")
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "nbconvert"
 
 # Settings the kernel inherits. TF_ENABLE_ONEDNN_OPTS changes TensorFlow's numerics, so it
 # is pinned; TF_CPP_MIN_LOG_LEVEL quiets TensorFlow's C++ start-up log.
 KERNEL_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
 
 
-class RunnerError(config.PipelineError, RuntimeError):
+class RunnerError(PipelineError, RuntimeError):
     """A notebook could not be run or rendered; the message says why."""
 
 
@@ -66,6 +64,28 @@ def declared_parameters(notebook: Path) -> dict[str, dict]:
     return papermill.inspect_notebook(str(notebook))
 
 
+def stage_parameters(notebook: Path, sections: list[str], strings: list[str], params: config.Params) -> dict:
+    """The parameters of one run: whole parts of ``params`` and literal strings.
+
+    Each of ``sections`` is ``NAME`` (the section of that name) or ``NAME=PATH`` (the part of
+    params.yaml at the dotted PATH, e.g. ``model=models.r0_deep``) and becomes the mapping
+    parameter NAME; each of ``strings`` is ``NAME=VALUE``. A notebook that declares
+    ``write_outputs`` gets True: a pipeline run writes the files that DVC tracks.
+    """
+    parameters: dict = {}
+    for item in sections:
+        name, _, path = item.partition("=")
+        parameters[name] = config.value_at(params, path or name).model_dump(mode="json")
+    for item in strings:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise RunnerError(f"--set {item!r}: expected NAME=VALUE")
+        parameters[name] = value
+    if "write_outputs" in declared_parameters(notebook):
+        parameters["write_outputs"] = True
+    return parameters
+
+
 def check_parameters(notebook: Path, parameters: dict) -> None:
     """Refuse parameters that the notebook does not declare (papermill would only warn)."""
     declared = declared_parameters(notebook)
@@ -73,33 +93,6 @@ def check_parameters(notebook: Path, parameters: dict) -> None:
     if unknown:
         raise RunnerError(f"{notebook.name}: parameter(s) {', '.join(unknown)} not declared in its "
                           f"'parameters' cell; it declares: {', '.join(sorted(declared)) or '(none)'}")
-
-
-# --------------------------------------------------------------------------- provenance
-
-
-def package_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in REPORT_PACKAGES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def git_commit(root: Path) -> str:
-    """Short commit of ``root`` plus ``-dirty`` if it has uncommitted changes; '' if none."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10)
-        if sha.returncode != 0:
-            return ""
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return sha.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 # --------------------------------------------------------------------------- rendering
@@ -152,7 +145,7 @@ def render_html(nb: nbformat.NotebookNode, info: ReportInfo, *, show_code: bool,
     """Render one HTML view; ``other_view`` is the file name of the view with(out) code."""
     exporter = HTMLExporter(
         template_name="mnist_report",
-        extra_template_basedirs=[str(config.TEMPLATES_DIR / "nbconvert")],
+        extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=not show_code,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
@@ -225,8 +218,8 @@ def _first_error(nb: nbformat.NotebookNode) -> str:
 
 
 def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress: bool = True,
-        name: str | None = None, title: str | None = None, summary: str | None = None) -> dict[str, Path]:
-    """Execute ``notebook`` with ``parameters`` and render it; return the written paths.
+        name: str | None = None, title: str | None = None, summary: str | None = None) -> paths.ReportFiles:
+    """Execute ``notebook`` with ``parameters`` and render it; return the written files.
 
     ``name`` names the outputs (default: the notebook's stem), so that one template notebook
     can give one report per configuration; ``title`` and ``summary`` (default: from the
@@ -235,84 +228,101 @@ def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress:
     SIGTERM/SIGHUP unwind like an exception (kernel shut down, temporary files removed, exit
     code 128 + signal); temporary files left by an earlier SIGKILL are removed first.
     """
+    root = root or paths.project_root()
+    notebook = notebook if notebook.is_absolute() else (root / notebook)
+    files = paths.report_files(name or notebook.stem, root)
     with fileio.signals_as_exit():
         try:
-            return _run(notebook, parameters, root=root, progress=progress, name=name, title=title,
-                        summary=summary)
+            check_parameters(notebook, parameters)
+            remove_stale_temps(root)
+            prepare_kernel_environment()
+            # papermill saves after every cell, to a temporary name: the target is never half-written.
+            with fileio.atomic_path(files.notebook) as tmp:
+                executed = execute(notebook, parameters, tmp, paths.failed_notebook(files.notebook.stem, root),
+                                   root, progress=progress)
+                annotate(executed, files, root, notebook, title=title, summary=summary)
+                nbformat.write(executed, tmp)
+            render_views(executed, report_info(executed, files, parameters, root), files)
         except fileio.Terminated as stop:
             print(f"{notebook}: interrupted by signal {stop.code - 128}; the kernel was shut down and "
                   f"no partial file was left (finished outputs of earlier runs are untouched)", file=sys.stderr)
             raise
+    return files
 
 
-def _run(notebook: Path, parameters: dict, *, root: Path | None, progress: bool, name: str | None,
-         title: str | None, summary: str | None) -> dict[str, Path]:
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    root = root or config.project_root()
-    notebook = notebook if notebook.is_absolute() else (root / notebook)
-    name = name or notebook.stem
-    check_parameters(notebook, parameters)
-    # One stage runs at a time (DVC locks the repository): temporary files are a killed run's.
-    for stale in fileio.remove_stale_temps(config.reports_dir(root), root / "models", config.data_dir(root)):
+def remove_stale_temps(root: Path) -> None:
+    """One stage runs at a time (DVC locks the repository): temporary files are a killed run's."""
+    for stale in fileio.remove_stale_temps(paths.reports_dir(root), paths.models_dir(root), paths.data_dir(root)):
         print(f"removed {stale.relative_to(root)} (left by an interrupted run)", file=sys.stderr)
 
-    out_nb = config.reports_dir(root) / "notebooks" / f"{name}.ipynb"
-    failed_nb = config.reports_dir(root) / "failed" / f"{name}.ipynb"
-    html_dir = config.reports_dir(root) / "html"
-    out_nb.parent.mkdir(parents=True, exist_ok=True)
-    html_dir.mkdir(parents=True, exist_ok=True)
 
-    # The kernel must be this environment's Python: put its bin folder first on PATH.
+def prepare_kernel_environment() -> None:
+    """The environment the kernel inherits: this Python first on PATH, the pinned settings."""
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     os.environ.update(KERNEL_ENV)
     # A non-interactive MPLBACKEND (e.g. Agg) in the caller's environment would stop the
     # kernel from embedding figures; the kernel uses its inline backend instead.
     os.environ.pop("MPLBACKEND", None)
     # The quick-look sample is for notebooks opened by hand; pipeline runs never use it.
-    os.environ.pop(config.SAMPLE_ENV, None)
+    os.environ.pop(paths.SAMPLE_ENV, None)
+
+
+def execute(notebook: Path, parameters: dict, out: Path, failed: Path, root: Path, *,
+            progress: bool) -> nbformat.NotebookNode:
+    """Run the notebook with papermill into ``out``; on an error keep it as ``failed`` and raise."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
 
     started = time.perf_counter()
-    with fileio.atomic_path(out_nb) as tmp:
-        try:
-            # Once the last cell has finished (every output received, every file closed), the
-            # kernel is stopped at once instead of waiting for TensorFlow's teardown (1.6 s here).
-            papermill.execute_notebook(
-                str(notebook), str(tmp), parameters=parameters, kernel_name=KERNEL_NAME,
-                cwd=str(notebook.parent), progress_bar=progress, log_output=False,
-                shutdown_kernel="immediate",
-            )
-        except PapermillExecutionError:
-            executed = nbformat.read(tmp, as_version=4)
-            failed_nb.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(executed, failed_nb)
-            raise RunnerError(f"{notebook.relative_to(root)} failed: {_first_error(executed)}\n"
-                              f"The executed notebook with the error is kept at "
-                              f"{failed_nb.relative_to(root)}; no HTML was written.") from None
-        executed = nbformat.read(tmp, as_version=4)
-        meta = {"name": name, "source": notebook.relative_to(root).as_posix()}
-        meta.update({k: v for k, v in (("title", title), ("summary", summary)) if v})
-        executed.metadata["mnist_report"] = meta
-        if title:
-            executed.metadata["title"] = title
-        scrub_local_paths(executed, root, notebook, out_nb)
-        nbformat.write(executed, tmp)
-    failed_nb.unlink(missing_ok=True)
+    try:
+        # Once the last cell has finished (every output received, every file closed), the
+        # kernel is stopped at once instead of waiting for TensorFlow's teardown (1.6 s here).
+        papermill.execute_notebook(
+            str(notebook), str(out), parameters=parameters, kernel_name=KERNEL_NAME,
+            cwd=str(notebook.parent), progress_bar=progress, log_output=False,
+            shutdown_kernel="immediate",
+        )
+    except PapermillExecutionError:
+        executed = nbformat.read(out, as_version=4)
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(executed, failed)
+        raise RunnerError(f"{notebook.relative_to(root)} failed: {_first_error(executed)}\n"
+                          f"The executed notebook with the error is kept at "
+                          f"{failed.relative_to(root)}; no HTML was written.") from None
+    failed.unlink(missing_ok=True)
     print(f"executed in {time.perf_counter() - started:.1f} s (kernel start, imports and every cell)")
+    return nbformat.read(out, as_version=4)
 
-    info = ReportInfo(
+
+def annotate(executed: nbformat.NotebookNode, files: paths.ReportFiles, root: Path, notebook: Path, *,
+             title: str | None, summary: str | None) -> None:
+    """Name, source, title and summary in the metadata (for the index); local paths scrubbed."""
+    meta = {"name": files.notebook.stem, "source": notebook.relative_to(root).as_posix()}
+    meta.update({k: v for k, v in (("title", title), ("summary", summary)) if v})
+    executed.metadata["mnist_report"] = meta
+    if title:
+        executed.metadata["title"] = title
+    scrub_local_paths(executed, root, notebook, files.notebook)
+
+
+def report_info(executed: nbformat.NotebookNode, files: paths.ReportFiles, parameters: dict,
+                root: Path) -> ReportInfo:
+    """What the report's header says about how it was produced."""
+    name = files.notebook.stem
+    return ReportInfo(
         name=name,
         title=notebook_title(executed, name),
         parameters={k: _display_value(v) for k, v in parameters.items()},
         run_date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        commit=git_commit(root),
-        versions=package_versions(),
+        commit=provenance.git_commit(root),
+        versions=provenance.versions(),
     )
+
+
+def render_views(executed: nbformat.NotebookNode, info: ReportInfo, files: paths.ReportFiles) -> None:
+    """The reader view (no code) and the learner view (with code), each written atomically."""
     started = time.perf_counter()
-    plain, code = html_dir / f"{name}.html", html_dir / f"{name}.code.html"
+    plain, code = files.html, files.html_code
     fileio.write_text(plain, render_html(executed, info, show_code=False, other_view=code.name))
     fileio.write_text(code, render_html(executed, info, show_code=True, other_view=plain.name))
     print(f"rendered in {time.perf_counter() - started:.1f} s (two HTML views, in this process)")
-    return {"notebook": out_nb, "html": plain, "html_code": code}
-

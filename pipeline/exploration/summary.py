@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.dataset import Dataset, scale
+from pipeline.core.dataset import Dataset, scale
 
 
 def array_table(ds: Dataset) -> pd.DataFrame:

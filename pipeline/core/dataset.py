@@ -21,13 +21,14 @@ from typing import Callable
 
 import numpy as np
 
-from pipeline import config, fileio
+from pipeline.core import fileio, paths
+from pipeline.core.errors import PipelineError
 
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 URL_TIMEOUT_S = 5.0  # canonical internet sources: give up quickly when offline
 
 
-class DataError(config.PipelineError, RuntimeError):
+class DataError(PipelineError, RuntimeError):
     """Base class of the data errors below."""
 
 
@@ -325,7 +326,7 @@ def load(path: str | Path | None = None, sample_size: int = 0) -> Dataset:
     ``sample_size`` > 0 keeps the first N training and the first N test images (for quick
     runs and tests); the hashes are always checked on the full arrays first.
     """
-    path = Path(path) if path else config.prepared_data_file()
+    path = Path(path) if path else paths.prepared_data_file()
     if not path.is_file():
         raise DataError(f"{path} does not exist: run `dvc repro data` (or `python -m pipeline data`) first")
     try:

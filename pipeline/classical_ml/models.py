@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,9 +24,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import LinearSVC
 
-from pipeline import config, fileio
-from pipeline.config import ClassicalParams
-from pipeline.dataset import Dataset, validation_split
+from pipeline.core import fileio, paths
+from pipeline.core.config import ClassicalParams
+from pipeline.core.dataset import Dataset, validation_split
 
 
 def make_models(p: ClassicalParams) -> dict[str, ClassifierMixin]:
@@ -90,18 +91,21 @@ def table(results: list[Result], n_test: int) -> pd.DataFrame:
     } for r in results]).set_index("model")
 
 
+def metric_key(name: str) -> str:
+    """A model's display name as a metrics-file key: 'linear SVM' → 'linear_svm'."""
+    return name.lower().replace(" ", "_").replace("-", "_")
+
+
 def metrics(results: list[Result]) -> dict:
     """Deterministic metrics (no times): accuracy per model."""
-    from pipeline.evaluation import metric_key
-
-    key = {r.name: metric_key(r.name) for r in results}
-    return {key[r.name]: {"test_accuracy": round(r.test_accuracy, 6), "val_accuracy": round(r.val_accuracy, 6)}
+    return {metric_key(r.name): {"test_accuracy": round(r.test_accuracy, 6), "val_accuracy": round(r.val_accuracy, 6)}
             for r in results}
 
 
 def timings(results: list[Result]) -> dict:
-    return {r.name: {"fit_seconds": round(r.fit_seconds, 2), "predict_seconds": round(r.predict_seconds, 3)}
-            for r in results}
+    """Seconds per model, under the same keys as ``metrics`` (DVC-cached: not in git)."""
+    return {metric_key(r.name): {"name": r.name, "fit_seconds": round(r.fit_seconds, 2),
+                                 "predict_seconds": round(r.predict_seconds, 3)} for r in results}
 
 
 def accuracy_vs_time(tab: pd.DataFrame) -> plt.Figure:
@@ -120,10 +124,9 @@ def accuracy_vs_time(tab: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def write_outputs(results: list[Result], root=None) -> tuple:
+def write_outputs(results: list[Result], root=None) -> list[Path]:
     """``reports/metrics/classical.json`` (accuracies, deterministic) and ``reports/timing/classical.json``."""
-    reports = config.reports_dir(root)
-    paths = (reports / "metrics" / "classical.json", reports / "timing" / "classical.json")
-    fileio.write_json(paths[0], metrics(results))
-    fileio.write_json(paths[1], timings(results))
-    return paths
+    files = paths.classical_files(root)
+    fileio.write_json(files.metrics, metrics(results))
+    fileio.write_json(files.timing, timings(results))
+    return [files.metrics, files.timing]

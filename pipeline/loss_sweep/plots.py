@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from pipeline.config import SweepParams
-from pipeline.sweep import LOSS_LABEL, LOSSES
+from pipeline.core.config import LOSS_LABEL, LOSSES, SweepParams
 
 
 def accuracy_by_variant(runs: pd.DataFrame, sweep: SweepParams, loss: str) -> plt.Figure:

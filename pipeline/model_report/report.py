@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jinja2
 import keras
 import pandas as pd
 
-from pipeline import config
-from pipeline.config import ModelConfig
-from pipeline.evaluation import Verdict
+from pipeline.core.config import ModelConfig
+from pipeline.model_report.evaluation import Verdict
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 _COLOURS = {"holds": ("#15803d", "#f0fdf4"), "does not hold": ("#b91c1c", "#fef2f2"),
             "no claim": ("#475569", "#f8fafc")}
 
 
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(config.TEMPLATES_DIR / "report"),
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                               autoescape=True, undefined=jinja2.StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True)
 

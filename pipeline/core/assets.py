@@ -15,10 +15,11 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from pipeline import config, fileio
+from pipeline.core import fileio, paths
+from pipeline.core.errors import PipelineError
 
 
-class AssetError(config.PipelineError, RuntimeError):
+class AssetError(PipelineError, RuntimeError):
     """An asset could not be fetched or does not have its pinned hash."""
 
 
@@ -39,7 +40,7 @@ MATHJAX = Asset("mathjax", "3.2.2", "package/es5/tex-svg.js",
 
 
 def vendor_dir() -> Path:
-    return config.project_root() / "build" / "vendor"
+    return paths.project_root() / "build" / "vendor"
 
 
 def ensure(asset: Asset, folder: Path | None = None) -> Path:

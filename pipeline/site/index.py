@@ -11,7 +11,10 @@ from pathlib import Path
 import jinja2
 import nbformat
 
-from pipeline import config, evaluation, fileio, runner
+from pipeline.core import config, fileio, paths, provenance, runner
+from pipeline.core.stats import fmt_pm
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 @dataclasses.dataclass
@@ -36,12 +39,14 @@ def _summary(nb: nbformat.NotebookNode) -> str:
     return ""
 
 
-def collect(reports: Path) -> list[ReportEntry]:
+def collect(root: Path) -> list[ReportEntry]:
     """One entry per executed notebook in ``reports/notebooks`` that has its HTML views."""
     entries = []
+    reports = paths.reports_dir(root)
     for path in sorted((reports / "notebooks").glob("*.ipynb")):
         name = path.stem
-        if not (reports / "html" / f"{name}.html").is_file():
+        files = paths.report_files(name, root)
+        if not files.html.is_file():
             continue
         nb = nbformat.read(path, as_version=4)
         pm = nb.metadata.get("papermill", {})
@@ -52,9 +57,9 @@ def collect(reports: Path) -> list[ReportEntry]:
             summary=nb.metadata.get("mnist_report", {}).get("summary") or _summary(nb),
             parameters={k: v for k, v in pm.get("parameters", {}).items() if not isinstance(v, (dict, list))},
             finished=finished + (" UTC" if finished else ""),
-            html=f"html/{name}.html",
-            html_code=f"html/{name}.code.html",
-            notebook=f"notebooks/{name}.ipynb",
+            html=_link(files.html, reports),
+            html_code=_link(files.html_code, reports),
+            notebook=_link(files.notebook, reports),
         ))
     return entries
 
@@ -91,35 +96,46 @@ class ClassicalRow:
     predict_seconds: float | None
 
 
-def model_rows(reports: Path, params: config.Params) -> list[ModelRow]:
+def _link(path: Path, reports: Path) -> str:
+    """A link from the index (in ``reports/``) to ``path``."""
+    return path.relative_to(reports).as_posix()
+
+
+def _pct(stat: dict | None) -> str:
+    """A stored ``{"mean", "std"}`` as ``97.81 ± 0.12 %`` ('' when absent)."""
+    return fmt_pm(stat["mean"], stat["std"], percent=True) if stat else ""
+
+
+def model_rows(root: Path, params: config.Params) -> list[ModelRow]:
     """The summary table's rows, from params.yaml and each configuration's metrics file."""
     rows = []
+    reports = paths.reports_dir(root)
     for name, cfg in params.models.items():
-        m = evaluation.read_metrics(reports / "metrics" / f"{name}.json")
-        html = f"html/02_model_report_{name}.html"
+        files = paths.model_files(name, root)
+        m = fileio.read_json(files.metrics)
         acc = m["test_accuracy"] if m else None
         rows.append(ModelRow(
             name=name, title=cfg.title, source=cfg.source,
             architecture=" → ".join(map(str, [784, *cfg.hidden, 10])) + (f", dropout {cfg.dropout:g}" if cfg.dropout else ""),
             epochs=cfg.epochs,
             claimed_accuracy=cfg.claimed.accuracy,
-            accuracy=f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f} %" if acc else "",
+            accuracy=_pct(acc),
             accuracy_mean=acc["mean"] if acc else None,
             repeats=m["repeats"] if m else cfg.repeats,
             verdict=m["claim"]["verdict"] if m else "not run",
             checks=_checks(m["claim"]) if m else "",
-            html=html if (reports / html).is_file() else "",
+            html=_link(files.report.html, reports) if files.report.html.is_file() else "",
         ))
     return rows
 
 
-def classical_rows(reports: Path) -> list[ClassicalRow]:
-    m = evaluation.read_metrics(reports / "metrics" / "classical.json") or {}
-    t = evaluation.read_metrics(reports / "timing" / "classical.json") or {}
-    names = {evaluation.metric_key(k): k for k in t}
-    return [ClassicalRow(name=names.get(key, key.replace("_", " ")), test_accuracy=v["test_accuracy"],
-                         fit_seconds=t.get(names.get(key, ""), {}).get("fit_seconds"),
-                         predict_seconds=t.get(names.get(key, ""), {}).get("predict_seconds"))
+def classical_rows(root: Path) -> list[ClassicalRow]:
+    files = paths.classical_files(root)
+    m = fileio.read_json(files.metrics) or {}
+    t = fileio.read_json(files.timing) or {}  # the same keys, with the display name
+    return [ClassicalRow(name=t.get(key, {}).get("name", key.replace("_", " ")), test_accuracy=v["test_accuracy"],
+                         fit_seconds=t.get(key, {}).get("fit_seconds"),
+                         predict_seconds=t.get(key, {}).get("predict_seconds"))
             for key, v in m.items()]
 
 
@@ -132,12 +148,12 @@ class SweepRow:
     claimed: list[str]  # R4's printed accuracy per loss
 
 
-def sweep_rows(reports: Path, params: config.Params) -> tuple[list[str], list[SweepRow]]:
+def sweep_rows(root: Path, params: config.Params) -> tuple[list[str], list[SweepRow]]:
     """The loss-sweep table: (loss names, rows), empty when the sweep has not run."""
     if params.sweep is None:
         return [], []
-    losses = ["categorical_crossentropy", "sparse_categorical_crossentropy"]
-    found = {loss: evaluation.read_metrics(reports / "metrics" / f"sweep_{loss}.json") for loss in losses}
+    losses = list(config.LOSSES)
+    found = {loss: fileio.read_json(paths.sweep_files(loss, root).metrics) for loss in losses}
     if not any(found.values()):
         return [], []
     rows = []
@@ -145,17 +161,17 @@ def sweep_rows(reports: Path, params: config.Params) -> tuple[list[str], list[Sw
         cells, claimed = [], []
         for loss in losses:
             acc = ((found[loss] or {}).get("variants", {}).get(name) or {}).get("test_accuracy")
-            cells.append(f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f} %" if acc else "")
+            cells.append(_pct(acc))
             c = params.sweep.claimed.get(loss, {}).get(name)
             claimed.append(f"{100 * c[1]:.1f} %" if c else "")
         rows.append(SweepRow(v.description, cells, claimed))
     return losses, rows
 
 
-def test_images(reports: Path, params: config.Params) -> int | None:
+def test_images(root: Path, params: config.Params) -> int | None:
     """How many test images the models were evaluated on (from the first metrics file found)."""
     for name in params.models:
-        m = evaluation.read_metrics(reports / "metrics" / f"{name}.json")
+        m = fileio.read_json(paths.model_files(name, root).metrics)
         if m and "images" in m:
             return m["images"]["test"]
     return None
@@ -163,7 +179,7 @@ def test_images(reports: Path, params: config.Params) -> int | None:
 
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(config.TEMPLATES_DIR / "site"),
+        loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -173,24 +189,23 @@ def environment() -> jinja2.Environment:
 
 def build(root: Path | None = None) -> Path:
     """Render ``reports/index.html`` from the reports present; return its path."""
-    root = root or config.project_root()
-    reports = config.reports_dir(root)
-    params = config.load_params(root / config.PARAMS_FILE)
+    root = root or paths.project_root()
+    params = config.load_params(root / paths.PARAMS_FILE)
+    site = paths.site_files(root)
     page = environment().get_template("index.html.j2").render(
-        reports=collect(reports),
-        models=model_rows(reports, params),
-        classical=classical_rows(reports),
-        sweep=sweep_rows(reports, params),
-        dvc_plots="dvc_plots/index.html" if (reports / "dvc_plots" / "index.html").is_file() else "",
-        test_images=test_images(reports, params),
-        params_sha256=fileio.sha256_file(root / config.PARAMS_FILE)[:12],
+        reports=collect(root),
+        models=model_rows(root, params),
+        classical=classical_rows(root),
+        sweep=sweep_rows(root, params),
+        dvc_plots=_link(site.dvc_plots_page, site.index.parent) if site.dvc_plots_page.is_file() else "",
+        test_images=test_images(root, params),
+        params_sha256=fileio.sha256_file(root / paths.PARAMS_FILE)[:12],
         dataset=params.data.dataset,
         built=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        commit=runner.git_commit(root),
-        versions=runner.package_versions(),
+        commit=provenance.git_commit(root),
+        versions=provenance.versions(),
         machine=f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s), "
                 f"Python {platform.python_version()}",
     )
-    out = reports / "index.html"
-    fileio.write_text(out, page)
-    return out
+    fileio.write_text(site.index, page)
+    return site.index

@@ -1,13 +1,11 @@
-"""Project paths and the validated contents of ``params.yaml``.
-
-Paths are found from the current working directory (the nearest folder upwards that
-holds ``params.yaml``), so the same code works in the repository, in a temporary copy of
-it (tests), and from ``notebooks/`` when JupyterLab runs a notebook.
+"""The validated contents of ``params.yaml``: its schema (pydantic), loading, and the
+one way a notebook gets its sections (``section``).
 """
 
 from __future__ import annotations
 
 import os
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,47 +13,9 @@ import yaml
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
                       field_validator, model_validator)
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
-PARAMS_FILE = "params.yaml"
+from pipeline.core.errors import PipelineError
+from pipeline.core.paths import PARAMS_FILE, SAMPLE_ENV, project_root
 
-
-def project_root(start: str | os.PathLike | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: cwd) that holds ``params.yaml``.
-
-    Falls back to the folder that holds this package (an editable install).
-    """
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / PARAMS_FILE).is_file():
-            return folder
-    return PACKAGE_DIR.parent
-
-
-def data_dir(root: Path | None = None) -> Path:
-    return (root or project_root()) / "data"
-
-
-def prepared_data_file(root: Path | None = None) -> Path:
-    """The one prepared dataset file that the data stage writes and notebooks read."""
-    return data_dir(root) / "dataset.npz"
-
-
-def reports_dir(root: Path | None = None) -> Path:
-    return (root or project_root()) / "reports"
-
-
-def download_cache_dir() -> Path:
-    """Where downloaded source files (wheels, .deb, .gz) are kept between runs.
-
-    ``MNIST_REPORTS_CACHE`` overrides it; the default is ``~/.cache/mnist-reports`` (the
-    files are checked by sha256 every time they are used, so a shared cache is safe).
-    """
-    env = os.environ.get("MNIST_REPORTS_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "mnist-reports"
-
-
-SAMPLE_ENV = "MNIST_REPORTS_SAMPLE"
 
 
 def quick_sample(sample_size: int) -> int:
@@ -115,6 +75,13 @@ class Execution(_Section):
     threads: int | None = Field(None, ge=0, description="TensorFlow intra- and inter-op threads (0 = TF's default)")
 
 
+Loss = Literal["categorical_crossentropy", "sparse_categorical_crossentropy"]
+LOSSES: tuple[str, ...] = typing.get_args(Loss)  # the one list of the two losses (stage sweep@LOSS)
+LOSS_LABEL = {"categorical_crossentropy": "categorical CE (one-hot labels)",
+              "sparse_categorical_crossentropy": "sparse categorical CE (integer labels)"}
+assert tuple(LOSS_LABEL) == LOSSES
+
+
 class ModelConfig(_Section):
     """One model configuration of ``models`` (a source report's experiment)."""
 
@@ -127,7 +94,7 @@ class ModelConfig(_Section):
     output_activation: Literal["softmax", "sigmoid"] = "softmax"
     optimizer: Literal["adam", "sgd", "rmsprop"] = "adam"
     learning_rate: float | None = Field(None, gt=0, description="None = Keras's default")
-    loss: Literal["categorical_crossentropy", "sparse_categorical_crossentropy"]
+    loss: Loss
     epochs: int = Field(ge=1)
     batch_size: int = Field(32, ge=1)
     validation: Literal["split", "test"] = "split"
@@ -193,7 +160,6 @@ class Variant(_Section):
     dropout: float = Field(0.0, ge=0, lt=1)
 
 
-Loss = Literal["categorical_crossentropy", "sparse_categorical_crossentropy"]
 
 
 def _loss_accuracy(pair: list[float]) -> list[float]:
@@ -246,10 +212,6 @@ class Params(_Section):
     sweep: SweepParams | None = None
 
 
-class PipelineError(Exception):
-    """A failure the user can act on: the CLI prints its message (no traceback) and exits 1."""
-
-
 class ParamsError(PipelineError, ValueError):
     """params.yaml is missing, not YAML, or does not match the schema."""
 
@@ -291,3 +253,37 @@ def load_params(path: str | os.PathLike | None = None) -> Params:
     except yaml.YAMLError as err:
         raise ParamsError(f"{path}: not valid YAML: {err}") from None
     return parse_params(data, str(path))
+
+
+# --------------------------------------------------------------------------- notebooks
+
+
+def value_at(params: Params, path: str):
+    """The part of ``params`` at a dotted ``path``: a section (``training``) or one entry of a
+    mapping section (``models.r0_deep``, ``sweep.variants.baseline``)."""
+    node = params
+    for i, key in enumerate(path.split(".")):
+        where = ".".join(path.split(".")[:i]) or "params.yaml"
+        if isinstance(node, BaseModel) and key in type(node).model_fields:
+            node = getattr(node, key)
+        elif isinstance(node, dict) and key in node:
+            node = node[key]
+        else:
+            known = list(type(node).model_fields) if isinstance(node, BaseModel) else list(node or {})
+            raise ParamsError(f"{path}: {where} has no {key!r}; known: {', '.join(map(str, known)) or '(none)'}")
+        if node is None:
+            raise ParamsError(f"{path}: {where}.{key} is not set in params.yaml")
+    return node
+
+
+def section(path: str, passed: dict | None = None, params_file: str | os.PathLike | None = None):
+    """What a notebook gets for the params.yaml part at ``path`` (see ``value_at``), validated.
+
+    The pipeline passes the whole part as a mapping (``passed``), which is then used as it
+    is. A notebook opened by hand passes None, or a mapping of the keys it wants to change:
+    those replace the values of ``params.yaml``.
+    """
+    current = value_at(load_params(params_file), path)
+    if not passed:
+        return current
+    return type(current).model_validate({**current.model_dump(), **passed})

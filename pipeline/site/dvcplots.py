@@ -11,9 +11,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from pipeline import assets, config, fileio
+from pipeline.core import assets, fileio, paths
 
 # The versions dvc-render's VegaRenderer names in its CDN <script> tags.
 VEGA = assets.Asset("vega", "5.20.2", "package/build/vega.min.js",
@@ -57,12 +58,13 @@ def write_template(path: Path) -> Path:
 
 def show(out: Path | None = None, root: Path | None = None) -> Path:
     """Run ``dvc plots show`` with the offline template; return the written index.html."""
-    root = root or config.project_root()
-    out = out or config.reports_dir(root) / "dvc_plots"
-    template = write_template(root / "build" / "dvc-plots-template.html")
+    root = root or paths.project_root()
+    out = out or paths.site_files(root).dvc_plots
     dvc = shutil.which("dvc", path=str(Path(sys.executable).parent)) or "dvc"
-    proc = subprocess.run([dvc, "plots", "show", "--html-template", str(template), "-o", str(out)],
-                          cwd=root, capture_output=True, text=True, timeout=600)
+    with tempfile.TemporaryDirectory() as tmp:  # the template is no output of the stage
+        template = write_template(Path(tmp) / "dvc-plots-template.html")
+        proc = subprocess.run([dvc, "plots", "show", "--html-template", str(template), "-o", str(out)],
+                              cwd=root, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise assets.AssetError(f"dvc plots show failed: {(proc.stderr or proc.stdout).strip()[-800:]}")
     return out / "index.html"

@@ -1,0 +1,1 @@
+"""Stage ``classical``: scikit-learn models on the networks' split (notebook 03)."""

@@ -1,0 +1,55 @@
+"""Statistics over repeats, written once: sample standard deviation, mean ± std, and how
+they are printed (every report, metrics file and the front page use these)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sample_std(values, axis: int | None = None):
+    """Sample standard deviation (ddof = 1), and 0 where there is a single value.
+
+    With ``axis`` (an array of per-repeat rows), the std of each column over the repeats.
+    """
+    a = np.asarray(values, dtype=np.float64)
+    n = a.size if axis is None else a.shape[axis]
+    if n == 0:
+        raise ValueError("sample_std of no values")
+    if n == 1:
+        return 0.0 if axis is None else np.zeros(np.delete(a.shape, axis))
+    out = a.std(ddof=1, axis=axis)
+    return float(out) if axis is None else out
+
+
+def mean_std(values) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof = 1; 0 for a single value)."""
+    a = np.asarray(list(values), dtype=np.float64)
+    if a.size == 0:
+        raise ValueError("mean_std of no values")
+    return float(a.mean()), sample_std(a)
+
+
+def fmt_pm(mean: float, std: float, digits: int = 4, percent: bool = False) -> str:
+    """``0.9781 ± 0.0012``, or with ``percent`` ``97.81 ± 0.12 %`` (``digits - 2`` decimals)."""
+    if percent:
+        d = max(digits - 2, 0)
+        return f"{100 * mean:.{d}f} ± {100 * std:.{d}f} %"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def fmt_mean_std(values, digits: int = 4, percent: bool = False) -> str:
+    """``fmt_pm`` of the mean and sample std of ``values``."""
+    return fmt_pm(*mean_std(values), digits=digits, percent=percent)
+
+
+def rounded_stat(values, ndigits: int = 6) -> dict[str, float]:
+    """``{"mean": …, "std": …}`` rounded for a metrics file (deterministic text)."""
+    m, s = mean_std(values)
+    return {"mean": round(m, ndigits), "std": round(s, ndigits)}
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts: rows are the true class, columns the predicted class."""
+    from sklearn.metrics import confusion_matrix
+
+    return confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))

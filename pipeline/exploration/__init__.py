@@ -1,0 +1,1 @@
+"""Stage ``explore``: the numbers and figures of the data-exploration report (notebook 01)."""

@@ -1,0 +1,228 @@
+"""The DVC graph cannot drift from the code.
+
+For every stage that runs the package, the import closure of its command (the CLI verb it
+calls) and of its notebook, read from the code with ``ast``, must lie inside the stage's
+deps; every part of params.yaml a notebook gets must be a declared param of its stage; and
+the stage's outs must be exactly the files that ``pipeline/core/paths.py`` names for it. The
+slow tests then check what really happened: every file the pipeline wrote is a declared
+out, and an edit of a module a stage imports makes ``dvc status`` list that stage.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+from dvc.repo import Repo
+
+from pipeline import cli
+from pipeline.core import config, paths
+from tests.conftest import REPO, bin_path, run
+
+PACKAGE = "pipeline"
+
+
+# --------------------------------------------------------------------------- reading the code
+
+
+def module_file(module: str) -> Path | None:
+    """The file of a module of this package (a package's ``__init__.py``), or None."""
+    base = REPO.joinpath(*module.split("."))
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    if base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    return None
+
+
+def imported_modules(tree: ast.AST, package: str = "") -> set[str]:
+    """Modules of this package that ``tree`` imports anywhere (function bodies included):
+    ``from pipeline.core import config`` gives ``pipeline.core`` and ``pipeline.core.config``."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative import
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names)
+    return {m for m in found if m.split(".")[0] == PACKAGE and module_file(m)}
+
+
+ENTRY = {"pipeline.__main__", "pipeline.cli"}  # their imports are read per verb (verb_imports)
+
+
+def closure(modules: set[str]) -> set[Path]:
+    """The files of ``modules``, of everything they import, and of their parent packages."""
+    seen: set[str] = set()
+    todo = list(modules)
+    while todo:
+        mod = todo.pop()
+        parts = mod.split(".")
+        for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__
+            name = ".".join(parts[:i])
+            if name in seen or module_file(name) is None:
+                continue
+            seen.add(name)
+            path = module_file(name)
+            package = name if path.name == "__init__.py" else ".".join(name.split(".")[:-1])
+            if name not in ENTRY:
+                todo.extend(imported_modules(ast.parse(path.read_text()), package) - seen)
+    return {module_file(m).relative_to(REPO) for m in seen}
+
+
+def notebook_imports(notebook: Path) -> set[str]:
+    """Modules of this package that the notebook's code cells import (magics dropped)."""
+    nb = json.loads(notebook.read_text())
+    found = set()
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            code = "\n".join(ln for ln in "".join(cell["source"]).splitlines() if not ln.lstrip().startswith(("%", "!")))
+            found |= imported_modules(ast.parse(code))
+    return found
+
+
+def verb_imports(argv: list[str]) -> set[str]:
+    """Modules the CLI imports to run ``python -m pipeline ARGV``: its module-level imports and
+    those inside the verb's function (found by parsing the arguments with the real parser)."""
+    func = cli.build_parser().parse_args(argv).func
+    tree = ast.parse((REPO / "pipeline" / "cli.py").read_text())
+    top = ast.Module(body=[n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], type_ignores=[])
+    body = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == func.__name__)
+    return ENTRY | imported_modules(top) | imported_modules(body)
+
+
+# --------------------------------------------------------------------------- the stages
+
+
+def stages():
+    """Every stage of dvc.yaml, as DVC resolves it (foreach expanded)."""
+    with Repo(str(REPO)) as repo:
+        return [(s.addressing, s.cmd, s.deps, s.outs) for s in repo.index.stages]
+
+
+def package_stages():
+    for name, cmd, deps, outs in stages():
+        argv = shlex.split(cmd)
+        if argv[:3] == ["python", "-m", PACKAGE]:
+            yield name, argv[3:], deps, outs
+
+
+def _covered(path: Path, deps) -> bool:
+    return any(path == Path(d) or Path(d) in path.parents for d in deps)
+
+
+def _option(argv: list[str], flag: str) -> list[str]:
+    """The values of ``flag`` (nargs="+" or repeated) in ``argv``."""
+    out, on = [], False
+    for a in argv:
+        if a.startswith("--"):
+            on = a == flag
+        elif on:
+            out.append(a)
+    return out
+
+
+@pytest.mark.parametrize("name,argv,deps,outs", list(package_stages()), ids=lambda x: x if isinstance(x, str) else "")
+def test_every_module_a_stage_runs_is_one_of_its_deps(name, argv, deps, outs):
+    dep_paths = [d.def_path for d in deps if not hasattr(d, "params")]
+    modules = verb_imports(argv)
+    if argv[0] == "run":
+        modules |= notebook_imports(REPO / argv[1])
+        assert argv[1] in dep_paths, f"{name}: its notebook {argv[1]} is not a dependency"
+    missing = sorted(str(f) for f in closure(modules) if not _covered(f, dep_paths))
+    assert not missing, f"{name} runs {missing} but does not depend on them"
+    assert "requirements.lock" in dep_paths, f"{name}: the locked environment is not a dependency"
+
+
+@pytest.mark.parametrize("name,argv,deps,outs", [s for s in package_stages() if s[1][0] == "run"],
+                         ids=lambda x: x if isinstance(x, str) else "")
+def test_every_params_part_a_notebook_gets_is_declared(name, argv, deps, outs):
+    declared = [p for d in deps if hasattr(d, "params") for p in (d.params or [])]
+    passed = [item.partition("=")[2] or item for item in _option(argv, "--sections")] + _option(argv, "--about")
+    for path in passed:
+        assert any(path == p or path.startswith(p + ".") for p in declared), \
+            f"{name} passes params.yaml's {path} to its notebook but declares only {declared}"
+
+
+def expected_outs(name: str) -> list[Path]:
+    """The files pipeline/core/paths.py names for a stage."""
+    family, _, item = name.partition("@")
+    files = {
+        "data": lambda: [paths.prepared_data_file()],
+        "explore": lambda: paths.explore_files().all(),
+        "model": lambda: paths.model_files(item).all(),
+        "classical": lambda: paths.classical_files().all(),
+        "sweep": lambda: paths.sweep_files(item).all(),
+        "loss_comparison": lambda: paths.comparison_files().all(),
+        "dvc_plots": lambda: [paths.site_files().dvc_plots],
+        "site": lambda: [paths.site_files().index],
+    }[family]()
+    return sorted(p.relative_to(paths.project_root()) for p in files)
+
+
+@pytest.mark.parametrize("name,argv,deps,outs", list(package_stages()), ids=lambda x: x if isinstance(x, str) else "")
+def test_outs_are_the_files_paths_names(name, argv, deps, outs, monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert sorted(Path(o.def_path) for o in outs) == expected_outs(name)
+
+
+def test_report_names_in_commands_are_the_ones_paths_derives():
+    for name, argv, _, _ in package_stages():
+        if argv[0] == "run" and "--name" in argv:
+            family, _, item = name.partition("@")
+            derive = {"model": paths.model_report_name, "sweep": paths.sweep_report_name}[family]
+            assert _option(argv, "--name") == [derive(item)], name
+
+
+def test_the_sweep_stages_are_the_schemas_losses_and_the_model_stages_its_models():
+    names = [s[0] for s in stages()]
+    assert [n.split("@")[1] for n in names if n.startswith("sweep@")] == list(config.LOSSES)
+    params = config.load_params(REPO / "params.yaml")
+    assert [n.split("@")[1] for n in names if n.startswith("model@")] == list(params.models)
+
+
+def test_the_closure_reader_finds_function_level_imports():
+    # the loss comparison never trains, but the sweep's runs module imports the trainer in a function
+    files = closure({"pipeline.loss_sweep.runs"})
+    assert Path("pipeline/modeling/train.py") in files and Path("pipeline/core/provenance.py") in files
+    assert Path("pipeline/__init__.py") in files and Path("pipeline/loss_sweep/__init__.py") in files
+
+
+# --------------------------------------------------------------------------- what really happens
+
+
+@pytest.mark.slow
+def test_every_file_the_pipeline_wrote_is_a_declared_out(built_project):
+    root, _ = built_project
+    with Repo(str(root)) as repo:
+        outs = [Path(o.def_path) for s in repo.index.stages for o in s.outs]
+    written = [p.relative_to(root) for folder in ("reports", "models", "data") for p in (root / folder).rglob("*")
+               if p.is_file() and p.name != ".gitignore"]
+    strays = [str(p) for p in written if not _covered(p, outs)]
+    assert written and not strays, f"written by the pipeline but no stage's out: {strays}"
+
+
+@pytest.mark.slow
+def test_editing_an_imported_module_makes_dvc_status_list_its_stages(built_project, tmp_path):
+    src, _ = built_project
+    root = tmp_path / "edited"
+    shutil.copytree(src, root, symlinks=True)
+    clean = run([bin_path("dvc"), "status", "--json"], cwd=root)
+    assert clean.returncode == 0 and json.loads(clean.stdout) == {}, clean.stdout
+    for module, stage, untouched in (("pipeline/core/stats.py", "site", None),
+                                     ("pipeline/model_report/report.py", "model@baseline", "sweep@categorical_crossentropy")):
+        with open(root / module, "a") as fh:
+            fh.write("\n# an edit\n")
+        status = json.loads(run([bin_path("dvc"), "status", "--json"], cwd=root).stdout)
+        assert stage in status, f"editing {module} leaves {stage} up to date: {sorted(status)}"
+        if untouched:
+            assert untouched not in status, f"editing {module} re-runs {untouched}"
+        (root / module).write_text((src / module).read_text())
