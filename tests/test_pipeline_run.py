@@ -72,7 +72,7 @@ def test_executed_notebook_shows_real_mnist_facts(built_project):
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "first 10 training labels: 5 0 4 1 9" in text
     assert "first 10 test labels:     7 2 1 0 4" in text
-    assert nb.metadata.papermill.parameters["sample_size"] == SAMPLE["sample_size"]
+    assert nb.metadata.papermill.parameters["explore"]["sample_size"] == SAMPLE["sample_size"]
     assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", []))
 
 
@@ -101,8 +101,9 @@ def test_html_header_names_parameters_date_and_versions(built_project):
     root, _ = built_project
     text = (root / "reports/html/01_data_exploration.html").read_text()
     header = text[text.index('id="report-header"'):text.index("</header>")]
+    assert "<code>explore</code>" in header  # the section, passed whole, with its values
     for key, value in SAMPLE.items():
-        assert f"<code>{key}</code>" in header and f'<code class="param-value">{value}</code>' in header
+        assert f"{key}: {value}" in header
     assert "UTC" in header and "papermill" in header and "tensorflow-cpu" in header
     assert 'href="../index.html"' in header
 
@@ -170,7 +171,7 @@ def test_kernel_is_this_environment(tmp_path):
     (root / "notebooks").mkdir()
     nb = _tiny_notebook(root / "notebooks/k.ipynb", "import sys\nprint(sys.prefix)")
     written = runner.run(nb, {}, root=root, progress=False)
-    out = nbformat.read(written["notebook"], as_version=4)
+    out = nbformat.read(written.notebook, as_version=4)
     # the runner writes this environment's prefix as "<venv>" (no local paths are published),
     # so "<venv>" here means the kernel's sys.prefix was exactly ours
     assert out.cells[-1].outputs[0]["text"].strip() == "<venv>" != sys.prefix
