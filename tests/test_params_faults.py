@@ -8,6 +8,7 @@ faulty key (and the allowed values where there is a fixed list), and leave the f
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +22,11 @@ CASES = yaml.safe_load((REPO / "tests" / "fault_cases" / "bad_params.yaml").read
 
 
 def check(path: Path) -> subprocess.CompletedProcess:
-    """Run the real ``python -m pipeline check PATH`` from the file's folder."""
+    """Run the real ``python -m pipeline check PATH`` from the file's folder (this checkout's
+    package first on the path, not an installed copy's)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     return subprocess.run([sys.executable, "-m", "pipeline", "check", str(path)], cwd=path.parent,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
 
 
 def bad_params_text(case: dict) -> str:
