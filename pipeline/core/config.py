@@ -447,14 +447,21 @@ class _Loader(yaml.SafeLoader):
         super().__init__(stream)
         self.aliases = 0
         self.visited = 0
+        self.depth = 0
 
     def compose_node(self, parent, index):
+        line = self.peek_event().start_mark.line + 1
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
-                line = self.peek_event().start_mark.line + 1
                 raise _Refused(f"line {line}: more than {MAX_ALIASES} aliases (*name); a params file needs none")
-        return super().compose_node(parent, index)
+        self.depth += 1  # checked while composing: a deep document is refused before it is read whole
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _Refused(f"line {line}: nested more than {MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def get_single_data(self):
         node = self.get_single_node()
@@ -530,7 +537,8 @@ def _yaml_problem(err: yaml.YAMLError, text: str) -> str:
     """A YAML error as ``line L, column C: not valid YAML: what``."""
     if isinstance(err, yaml.reader.ReaderError):
         line = text.count("\n", 0, err.position) + 1
-        where, what = f"line {line}", f"character {err.character!r} is not allowed in YAML ({err.reason})"
+        char = chr(err.character) if isinstance(err.character, int) else err.character
+        where, what = f"line {line}", f"character {char!r} is not allowed in YAML ({err.reason})"
     else:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top level)"
@@ -556,8 +564,9 @@ def load_yaml(path: Path) -> object:
         raise ParamsError(f"{path}: (whole file): larger than {MAX_FILE_BYTES:,} bytes; the real params.yaml "
                           f"is about 12 kB")
     text = _decode(data, path)
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # the reader refuses control characters here already
         return loader.get_single_data()
     except _Refused as err:
         raise ParamsError(f"{path}: {err}") from None
@@ -566,7 +575,8 @@ def load_yaml(path: Path) -> object:
     except RecursionError:
         raise ParamsError(f"{path}: (whole file): nested too deeply to read") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_params(path: str | os.PathLike | None = None) -> Params:
