@@ -177,8 +177,10 @@ class ClassicalParams(_Section):
                                                              "more neighbours only blurs the classes")
     forest_trees: int = Field(100, ge=1, le=10_000, description="trees of the random forest; at most 10,000: "
                                                                 "accuracy stops improving after a few hundred")
-    svm_c: float = Field(0.05, gt=0, description="LinearSVC regularisation C")
-    logistic_c: float = Field(1.0, gt=0, description="LogisticRegression regularisation C")
+    svm_c: float = Field(0.05, gt=0, le=1e6, description="LinearSVC regularisation C; at most 10^6: "
+                                                         "beyond that the model is unregularised")
+    logistic_c: float = Field(1.0, gt=0, le=1e6, description="LogisticRegression regularisation C; at most "
+                                                             "10^6: beyond that the model is unregularised")
     max_iter: int = Field(200, ge=1, le=100_000, description="iterations of the linear models' solvers; "
                                                              "at most 100,000: they converge in hundreds")
 
@@ -293,7 +295,8 @@ def _show(value: object) -> str:
 
 
 def _key_path(loc: tuple) -> str:
-    return ".".join(_cut(str(part)) for part in loc) or "(top level)"
+    """``a.b.0``; a key that is not printable text (a line break, a control character) as its repr."""
+    return ".".join(_cut(str(p) if str(p).isprintable() and str(p) else repr(p)) for p in loc) or "(top level)"
 
 
 _NUMBER_TEXT = re.compile(r"[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?")
