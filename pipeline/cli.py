@@ -1,14 +1,93 @@
-"""``python -m pipeline COMMAND``: the commands that the DVC stages and users run."""
+"""``python -m pipeline COMMAND``: the commands that the DVC stages and users run.
+
+Bad arguments (unknown names, missing files, folders where files are expected, files of the
+wrong kind, output folders that cannot be written) are refused with one line on stderr,
+``error: …`` naming the argument, and exit status 1 (2 for what argparse refuses), before
+anything slow is imported (TensorFlow, nbconvert) wherever the check allows it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import re
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from pipeline.core import config, paths
 from pipeline.core.errors import PipelineError
+
+DEBUG_ENV = "PIPELINE_DEBUG"  # =1: unexpected errors show their traceback
+
+
+class UsageError(PipelineError, ValueError):
+    """A command-line argument that cannot be used; the message names it."""
+
+
+def _writable_folder(folder: Path, what: str) -> None:
+    """Refuse ``folder`` unless it is an existing folder in which a file can be created."""
+    if not folder.exists():
+        raise UsageError(f"{what}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise UsageError(f"{what}: {folder} is not a folder")
+    try:  # a real probe: permissions, read-only file systems, root's exceptions included
+        with tempfile.TemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise UsageError(f"{what}: cannot write into {folder} ({err.strerror or err})") from None
+
+
+def _output_folder(value: str, what: str) -> Path:
+    """An output folder (made by the command if missing): not a file, under a writable folder."""
+    out = Path(value).resolve()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{what} {value}: is a file, not a folder")
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        raise UsageError(f"{what} {value}: {existing} is a file, not a folder")
+    _writable_folder(existing, f"{what} {value}")
+    return out
+
+
+def _notebook_path(root: Path, value: str) -> Path:
+    """The notebook argument of ``run``: an existing .ipynb file that is a notebook's JSON."""
+    notebook = root / value  # relative to the project (an absolute path stays as it is)
+    if notebook.is_dir():
+        raise UsageError(f"{value}: is a folder, not a notebook file")
+    if not notebook.exists():
+        raise UsageError(f"{value}: notebook not found (looked for {notebook})")
+    if notebook.suffix != ".ipynb":
+        raise UsageError(f"{value}: not a Jupyter notebook (.ipynb)")
+    try:
+        data = json.loads(notebook.read_bytes())
+    except (UnicodeDecodeError, ValueError) as err:
+        raise UsageError(f"{value}: not a Jupyter notebook (not valid JSON: {err})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list) or "nbformat" not in data:
+        raise UsageError(f"{value}: not a Jupyter notebook (no 'cells' and 'nbformat' in its JSON)")
+    return notebook
+
+
+def _check_sections(params: config.Params, sections: list[str]) -> None:
+    """Each ``NAME[=PATH]`` of ``--sections`` names a part of params.yaml that is a section."""
+    from pydantic import BaseModel
+
+    for item in sections:
+        name, _, where = item.partition("=")
+        if not name.isidentifier():
+            raise UsageError(f"--sections {item}: {name!r} is not a parameter name (NAME or NAME=PATH)")
+        try:
+            value = config.value_at(params, where or name)
+        except config.ParamsError as err:
+            raise UsageError(f"--sections {item}: {str(err).removeprefix(f'{where or name}: ')}") from None
+        if not isinstance(value, BaseModel):
+            kind = "a mapping of entries" if isinstance(value, dict) else f"a single value ({type(value).__name__})"
+            raise UsageError(f"--sections {item}: {where or name} is {kind}, not a section "
+                             f"(pass one part, e.g. model=models.r0_deep)")
+
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -21,6 +100,11 @@ def cmd_data(args: argparse.Namespace) -> int:
     from pipeline.core import dataset
 
     root = paths.project_root()
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir():
+            raise UsageError(f"--out {args.out}: is a folder; name the file to write (e.g. data/dataset.npz)")
+        _writable_folder(out.resolve().parent, f"--out {args.out}")
     name = args.dataset or config.load_params(root / paths.PARAMS_FILE).data.dataset
     out = Path(args.out) if args.out else paths.prepared_data_file(root)
     start = time.perf_counter()
@@ -30,16 +114,38 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.core import runner
-
     root = paths.project_root()
     params = config.load_params(root / paths.PARAMS_FILE)
-    notebook = Path(args.notebook)
-    parameters = runner.stage_parameters(root / notebook, args.sections or [], args.set or [], params)
+    notebook = _notebook_path(root, args.notebook)
+    _check_sections(params, args.sections or [])
+    for item in args.set or []:
+        name, sep, _ = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise UsageError(f"--set {item}: expected NAME=VALUE")
+    if args.name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", args.name):
+        raise UsageError(f"--name {args.name}: letters, digits, '_' and '-' only (it names files in reports/)")
     title, summary = args.title, None
     if args.about:  # a params entry with a title and a description (e.g. models.r0_deep)
-        about = config.value_at(params, args.about)
+        try:
+            about = config.value_at(params, args.about)
+        except config.ParamsError as err:
+            raise UsageError(f"--about {args.about}: {str(err).removeprefix(f'{args.about}: ')}") from None
+        if not (isinstance(getattr(about, "title", None), str) and hasattr(about, "description")):
+            raise UsageError(f"--about {args.about}: has no title and description "
+                             f"(name an entry such as models.r0_deep)")
         title, summary = title or about.title, about.description
+
+    import nbformat
+
+    from pipeline.core import runner
+
+    try:
+        with warnings.catch_warnings():  # nbformat's warnings about old notebooks: not errors
+            warnings.simplefilter("ignore")
+            parameters = runner.stage_parameters(notebook, args.sections or [], args.set or [], params)
+    except (nbformat.ValidationError, nbformat.reader.NotJSONError) as err:
+        raise UsageError(f"{args.notebook}: not a valid Jupyter notebook ({_one_line(err)})") from None
+    notebook = Path(args.notebook)
     start = time.perf_counter()
     written = runner.run(notebook, parameters, root=root, progress=not args.no_progress,
                          name=args.name, title=title, summary=summary)
@@ -53,6 +159,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """Print the predicted class and confidence of each image; non-zero exit if any was refused."""
     from pipeline.modeling import predict
 
+    predict.check_model_file(args.model)  # before the images, and before Keras is imported
     names = None
     if args.dataset == "fashion_mnist":
         from pipeline.core.dataset import get_spec
@@ -66,6 +173,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             failed += 1
     if ready:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no C++ start-up log lines
         model = predict.load_model(args.model)
         import numpy as np
 
@@ -80,7 +188,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_plots(args: argparse.Namespace) -> int:
     from pipeline.site import dvcplots
 
-    print(f"wrote {dvcplots.show(Path(args.out) if args.out else None)}")
+    out = _output_folder(args.out, "--out") if args.out else None  # dvc runs in the project folder
+    print(f"wrote {dvcplots.show(out)}")
     return 0
 
 
@@ -94,7 +203,17 @@ def cmd_site(args: argparse.Namespace) -> int:
 def cmd_publish(args: argparse.Namespace) -> int:
     from pipeline.site import publish
 
-    out, files = publish.publish(Path(args.out).resolve() if args.out else None)
+    out = None
+    if args.out:
+        out = _output_folder(args.out, "--out")
+        reports = paths.reports_dir().resolve()
+        if out.is_relative_to(reports) or reports.is_relative_to(out):
+            raise UsageError(f"--out {args.out}: inside (or around) {reports}, the folder being published; "
+                             f"choose a folder outside it")
+        if out.is_dir() and any(out.iterdir()) and not (out / ".nojekyll").is_file():
+            raise UsageError(f"--out {args.out}: a folder with other files in it (not a site published "
+                             f"before): publishing replaces the whole folder; choose a new or empty one")
+    out, files = publish.publish(out)
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"published {len(files)} files ({size / 2**20:.1f} MiB) to {out}: relative links only, "
           f"nothing fetched from the network, no local paths. Upload the folder as it is.")
@@ -128,8 +247,16 @@ def cmd_sweep_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that refuses bad usage in one line (``error: …``), not a usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    parser = _Parser(prog="python -m pipeline", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("check", help="validate params.yaml against the schema")
@@ -177,10 +304,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _file_of(err: BaseException) -> str:
+    """The file being read when ``err`` (a UnicodeDecodeError, which names none) was raised:
+    the innermost frame's path-like local (``Path.read_text``'s ``self``, a ``path``...)."""
+    tb, found = err.__traceback__, None
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            if isinstance(value, os.PathLike):
+                found = value
+                break
+        tb = tb.tb_next
+    return os.fspath(found) if found is not None else "a file"
+
+
+def _one_line(text: object) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    debug = os.environ.get(DEBUG_ENV, "") not in ("", "0")
     try:
         return args.func(args)
-    except PipelineError as err:  # params, data, runner, assets, predict
+    except PipelineError as err:  # params, data, runner, assets, predict, usage
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError as err:
+        if debug:
+            raise
+        print(f"error: {_file_of(err)}: not UTF-8 text ({err.reason} at byte {err.start})", file=sys.stderr)
+        return 1
+    except OSError as err:  # a file argument that is a folder, unreadable, missing...
+        if debug:
+            raise
+        where = ": ".join(os.fsdecode(f) for f in (err.filename, err.filename2) if f is not None)
+        print(f"error: {where + ': ' if where else ''}{err.strerror or _one_line(err)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - a bug: one line, the traceback on request
+        if debug:
+            raise
+        print(f"error: unexpected {type(err).__name__}: {_one_line(err)} "
+              f"(run with {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
         return 1

@@ -3,28 +3,56 @@
 MNIST's digits were size-normalised to fit a 20×20 box (keeping their aspect ratio) and
 then centred by centre of mass in a 28×28 image, white ink on black. ``to_mnist`` does the
 same to any photo or drawing: grayscale, invert if the background is light, crop to the
-digit's bounding box, fit into 20×20, centre by centre of mass, scale to [0, 1].
+digit, fit into 20×20, centre by centre of mass, scale to [0, 1].
 
-Input files are untrusted: size and pixel count are bounded before decoding, anything
-Pillow cannot read is refused with a message, and models load with Keras ``safe_mode``
-(no arbitrary code from Lambda layers).
+The digit is the largest connected group of ink pixels (8-connectivity) together with the
+smaller groups that overlap or nearly touch its box (within ``NEAR`` of its larger side:
+the detached bar of a 5 or 7, a gap in a pencil stroke); groups farther away (specks of
+dust, a mark at the edge of a photo) are dropped, so they neither widen the crop nor move
+the centre of mass. An image with one group of ink is cropped exactly as before.
+
+Reading (``read_image``): the EXIF orientation is applied (phone photos come out upright),
+the first frame of an animation is used, and an image with transparency is read in one of
+two ways: its colours composited onto white paper, or, when that shows no digit (less
+than ``ALPHA_INK_CONTRAST`` of contrast, e.g. white ink on a transparent sheet) or every
+visible pixel has the same colour, its alpha channel as the ink.
+
+Input files are untrusted: size and pixel count are bounded before decoding, only PNG,
+JPEG, GIF, BMP, TIFF and WebP are decoded (others, such as EPS, which Pillow would hand to
+Ghostscript, are refused by name), anything Pillow cannot read is refused with a message
+naming the file, and models are checked (a .keras file, a zip archive with a config.json)
+before Keras is imported and then load with Keras ``safe_mode`` (no arbitrary code from
+Lambda layers).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from scipy import ndimage
 
 from pipeline.core.errors import PipelineError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # above this a file is refused before it is decoded (decompression bombs)
 INK_THRESHOLD = 0.2  # fraction of full ink that counts as part of the digit for the bounding box
+NEAR = 0.1  # ink groups within this fraction of the digit's larger side of its box belong to it
+ALPHA_INK_CONTRAST = 0.2  # below this contrast on white paper, a transparent image's alpha is its ink
 BOX = 20
 SIZE = 28
+# Pillow's names of the formats that are decoded. Pillow's JPEG reader also opens "MPO", the
+# JPEG that phones write with a second (depth or preview) picture in it.
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
+FORMATS_TEXT = "PNG, JPEG, GIF, BMP, TIFF, WebP"
+# Formats Pillow does not identify (or not without a plugin), by their first bytes.
+_SIGNATURES = ((b"%PDF", "PDF"), (b"<svg", "SVG"), (b"<?xml", "SVG/XML"), (b"%!PS", "EPS"),
+               (b"\xc5\xd0\xd3\xc6", "EPS"), (b"8BPS", "PSD"))
+_FTYP = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"avif": "AVIF"}
 
 
 class PredictError(PipelineError, ValueError):
@@ -34,52 +62,161 @@ class PredictError(PipelineError, ValueError):
 # --------------------------------------------------------------------------- images
 
 
-def _to_gray_float(img: Image.Image) -> np.ndarray:
-    """Any Pillow mode → 2-D float array in [0, 1], transparency composited onto white."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        a = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
+def _contrast(a: np.ndarray) -> float:
+    """How far the strongest pixel is from the background (the border's median), 0 to 1."""
+    return float(np.abs(a - np.median(_border(a))).max()) if a.size else 0.0
+
+
+def _scaled(a: np.ndarray, top: float | None = None) -> np.ndarray:
+    """A numeric array → [0, 1]: divided by ``top``, or min-max scaled when out of [0, 1]."""
+    a = np.nan_to_num(np.asarray(a, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    if top is not None:
         return np.clip(a / top, 0, 1)
-    if img.mode == "F":
+    lo, hi = float(a.min()), float(a.max())
+    if lo >= 0 and hi <= 1:
+        return a
+    return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+
+
+def _to_gray_float(img: Image.Image) -> np.ndarray:
+    """Any Pillow mode → 2-D float array in [0, 1].
+
+    Transparency: the colours composited onto white paper, unless that leaves less than
+    ``ALPHA_INK_CONTRAST`` of contrast while the alpha channel has more, or every visible
+    pixel has the same colour: then the alpha channel is the ink (white ink on a
+    transparent sheet would otherwise become a blank image).
+    """
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return _scaled(np.asarray(img), 65535.0)
+    if img.mode == "I":
         a = np.asarray(img, dtype=np.float64)
-        return np.clip(a / (a.max() or 1.0), 0, 1)
-    if img.mode in ("P", "PA", "LA", "RGBA", "La") or "transparency" in img.info:
-        img = img.convert("RGBA")
-        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(white, img)
-    return np.asarray(img.convert("L"), dtype=np.float64) / 255.0
+        return _scaled(a, 65535.0 if a.max() > 255 else 255.0)
+    if img.mode == "F":
+        return _scaled(np.asarray(img))
+    if not img.has_transparency_data:
+        return np.asarray(img.convert("L"), dtype=np.float64) / 255.0
+    if img.mode in ("La", "RGBa"):  # premultiplied alpha
+        img = img.convert(img.mode[:-1] + "A")
+    rgba = img.convert("RGBA")
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255.0
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    on_white = np.asarray(Image.alpha_composite(white, rgba).convert("L"), dtype=np.float64) / 255.0
+    visible = alpha > 0.5
+    colours = np.asarray(rgba.convert("L"), dtype=np.float64)[visible] / 255.0
+    one_colour = colours.size > 0 and float(colours.max() - colours.min()) <= 0.02
+    if (one_colour or _contrast(on_white) < ALPHA_INK_CONTRAST) and _contrast(alpha) > _contrast(on_white):
+        return alpha
+    return on_white
+
+
+def _format_name(path: Path) -> str | None:
+    """The name of a file's format when it is none of ``FORMATS`` (read from its header)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return None
+    for magic, name in _SIGNATURES:
+        if head.lstrip().startswith(magic):
+            return name
+    if head[4:8] == b"ftyp" and head[8:12] in _FTYP:
+        return _FTYP[head[8:12]]
+    try:  # identifies by header only; nothing is decoded
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as img:
+                return img.format
+    except Exception:  # noqa: BLE001 - an unknown file is reported as unknown
+        return None
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as grayscale in [0, 1]; refuse what is not a usable image."""
+    """Read an image file as grayscale in [0, 1]; refuse what is not a usable image.
+
+    Only ``FORMATS`` are decoded, the EXIF orientation is applied, the first frame of an
+    animation is used; transparency as in ``_to_gray_float``.
+    """
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise PredictError(f"{path}: is a folder, not an image file")
+    if not path.exists():
         raise PredictError(f"{path}: no such file")
+    if not path.is_file():
+        raise PredictError(f"{path}: not a regular file")
     size = path.stat().st_size
     if size == 0:
         raise PredictError(f"{path}: the file is empty")
     if size > MAX_FILE_BYTES:
         raise PredictError(f"{path}: {size / 2**20:.1f} MiB is larger than the {MAX_FILE_BYTES // 2**20} MiB limit")
     try:
-        with Image.open(path) as img:
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise PredictError(f"{path}: {w}×{h} = {w * h:,} pixels is more than the {MAX_PIXELS:,} "
-                                   "allowed (possible decompression bomb); refused before decoding")
-            if w < 1 or h < 1:
-                raise PredictError(f"{path}: image has no pixels ({w}×{h})")
-            img.load()
-            return _to_gray_float(img)
+        # Pillow's own warnings (EXIF, palette transparency, its looser bomb limit) would only
+        # add lines to the output: every refusal here is a PredictError with a message.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path, formats=FORMATS) as img:
+                if img.format not in (*FORMATS, "MPO"):  # never expected: the readers are FORMATS'
+                    raise PredictError(f"{path}: {img.format} images are not accepted (accepted: {FORMATS_TEXT})")
+                w, h = img.size
+                if w * h > MAX_PIXELS:
+                    raise PredictError(f"{path}: {w}×{h} = {w * h:,} pixels is more than the {MAX_PIXELS:,} "
+                                       "allowed (possible decompression bomb); refused before decoding")
+                if w < 1 or h < 1:
+                    raise PredictError(f"{path}: image has no pixels ({w}×{h})")
+                img.load()
+                try:
+                    upright = ImageOps.exif_transpose(img)
+                except Exception:  # noqa: BLE001 - a damaged EXIF block: use the picture as stored
+                    upright = img
+                return _to_gray_float(upright)
+    except PredictError:
+        raise
+    except PermissionError as err:
+        raise PredictError(f"{path}: cannot be read ({err.strerror})") from None
     except UnidentifiedImageError:
-        raise PredictError(f"{path}: not an image Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)") from None
+        name = _format_name(path)
+        if name:
+            raise PredictError(f"{path}: {name} images are not accepted (accepted: {FORMATS_TEXT})") from None
+        raise PredictError(f"{path}: not an image in an accepted format ({FORMATS_TEXT})") from None
     except Image.DecompressionBombError as err:
         raise PredictError(f"{path}: refused as a possible decompression bomb ({err})") from None
-    except (OSError, SyntaxError, ValueError) as err:
+    except MemoryError:
+        raise PredictError(f"{path}: too large to decode in the available memory") from None
+    except Exception as err:  # noqa: BLE001 - any failure of a decoder on an untrusted file
         raise PredictError(f"{path}: damaged or unsupported image ({type(err).__name__}: {err})") from None
 
 
 def _border(a: np.ndarray) -> np.ndarray:
     return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+
+
+def _digit_box(a: np.ndarray) -> tuple[tuple[int, int], tuple[int, int], np.ndarray]:
+    """The box (rows, cols, end exclusive) of the digit in ``a`` (ink in [0, 1] on 0), and
+    ``a`` with the ink of dropped groups set to 0.
+
+    The digit is the largest group of connected ink pixels (above ``INK_THRESHOLD``,
+    8-connectivity; largest by total ink) and every other group whose box overlaps the
+    digit's box grown by ``NEAR`` of its larger side. Other groups are dropped.
+    """
+    labels, n = ndimage.label(a > INK_THRESHOLD, structure=np.ones((3, 3), dtype=bool))
+    boxes = ndimage.find_objects(labels)
+    if n == 1:
+        rows, cols = boxes[0]
+        return (rows.start, rows.stop), (cols.start, cols.stop), a
+    mass = ndimage.sum_labels(a, labels, index=np.arange(1, n + 1))
+    main = boxes[int(np.argmax(mass))]
+    margin = NEAR * max(main[0].stop - main[0].start, main[1].stop - main[1].start)
+    lo_r, hi_r = main[0].start - margin, main[0].stop + margin
+    lo_c, hi_c = main[1].start - margin, main[1].stop + margin
+    kept = [k for k, (rows, cols) in enumerate(boxes, start=1)
+            if rows.start < hi_r and rows.stop > lo_r and cols.start < hi_c and cols.stop > lo_c]
+    r0 = min(boxes[k - 1][0].start for k in kept)
+    r1 = max(boxes[k - 1][0].stop for k in kept)
+    c0 = min(boxes[k - 1][1].start for k in kept)
+    c1 = max(boxes[k - 1][1].stop for k in kept)
+    if len(kept) < n:
+        a = a.copy()
+        a[(labels > 0) & ~np.isin(labels, kept)] = 0.0
+    return (r0, r1), (c0, c1), a
 
 
 def to_mnist(gray: np.ndarray) -> np.ndarray:
@@ -95,9 +232,8 @@ def to_mnist(gray: np.ndarray) -> np.ndarray:
     if peak <= 0.05:
         raise PredictError("no digit found: the image is blank (no pixel differs from the background)")
     a = a / peak
-    rows = np.flatnonzero((a > INK_THRESHOLD).any(axis=1))
-    cols = np.flatnonzero((a > INK_THRESHOLD).any(axis=0))
-    crop = a[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    (r0, r1), (c0, c1), a = _digit_box(a)
+    crop = a[r0:r1, c0:c1]
     h, w = crop.shape
     scale = BOX / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
@@ -152,15 +288,34 @@ def draw_digit(digit: str, *, size: int = 200, pen: int = 18, dark_background: b
 # --------------------------------------------------------------------------- models
 
 
-def load_model(path: str | os.PathLike):
-    """Load a ``.keras`` model with ``safe_mode=True``; refuse anything else with a message."""
-    import keras
-
+def check_model_file(path: str | os.PathLike) -> Path:
+    """Refuse what cannot be a ``.keras`` model, without importing Keras (or TensorFlow)."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise PredictError(f"{path}: is a folder, not a .keras model file")
+    if not path.exists():
         raise PredictError(f"{path}: no such model file")
+    if not path.is_file():
+        raise PredictError(f"{path}: not a regular file")
     if path.suffix != ".keras":
         raise PredictError(f"{path}: expected a .keras model file (Keras 3 format)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        raise PredictError(f"{path}: not a Keras model archive (.keras files are zip archives)") from None
+    except OSError as err:
+        raise PredictError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if "config.json" not in names:
+        raise PredictError(f"{path}: not a Keras model archive (a zip archive without config.json)")
+    return path
+
+
+def load_model(path: str | os.PathLike):
+    """Load a ``.keras`` model with ``safe_mode=True``; refuse anything else with a message."""
+    path = check_model_file(path)
+    import keras
+
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except ValueError as err:
