@@ -17,7 +17,11 @@ It measures on this machine, in this run:
 - ``report``: where the seconds of one report go (kernel + imports, training, the rest of
   the notebook, HTML rendering), from a real run of the runner;
 - ``dvc``: `dvc repro` with nothing to do, and after a markdown-only change of one notebook
-  (only that report must re-run), in a throw-away git worktree.
+  (only that report must re-run), in a throw-away git worktree;
+- ``executor``: the fixed cost of the training executor (local worker processes: start, and
+  the first task that imports TensorFlow), a part of the loss sweep on full MNIST with 1 local
+  worker, 2 local workers and a two-node Ray cluster on 127.0.0.1 (1 CPU per node), and from
+  those numbers the sweep's time on 8 and 64 workers.
 
 Each part runs in fresh subprocesses (TensorFlow's thread pools are fixed once per process).
 Results are printed as a markdown report; ``--out`` also writes it to a file.
@@ -45,7 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 ENV = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
 BIN = Path(sys.executable).parent
-PARTS = ("machine", "epochs", "accuracy", "report", "dvc")
+PARTS = ("machine", "epochs", "accuracy", "report", "dvc", "executor")
+LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # Ray on 127.0.0.1 only
 
 
 # --------------------------------------------------------------------------- workers (subprocesses)
@@ -121,8 +126,58 @@ def worker_train(config: str, mode: str, epochs: int, seeds: list[int]) -> dict:
     return out
 
 
-def _run_worker(*args: str, timeout: int = 3600) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "worker", *args], cwd=ROOT, env=ENV,
+def _noop(spec, data):
+    return spec
+
+
+def _import_tensorflow(spec, data):
+    import importlib
+
+    importlib.import_module("pipeline.modeling.train")  # keras and TensorFlow, as every training task does
+    return spec
+
+
+def worker_start() -> dict:
+    """Seconds to start 2 local workers (a trivial task each), then the first task importing TF."""
+    from pipeline.modeling import executor
+
+    pool = executor.LocalPool(2)
+    t = time.perf_counter()
+    pool.run([executor.Task(f"noop {i}", _noop, i) for i in range(2)], None, log=lambda *_: None)
+    started = time.perf_counter() - t
+    t = time.perf_counter()
+    pool.run([executor.Task(f"tf {i}", _import_tensorflow, i) for i in range(2)], None, log=lambda *_: None)
+    return {"start": started, "first_tensorflow_task": time.perf_counter() - t}
+
+
+def worker_sweep(mode: str, variants: int, seeds: int) -> dict:
+    """A part of the categorical sweep (first ``variants`` × ``seeds``, full data, every epoch)."""
+    from pipeline.core import config, dataset, paths
+    from pipeline.loss_sweep import runs
+    from pipeline.modeling import executor, train
+
+    params = config.load_params(ROOT / "params.yaml")
+    sweep = params.sweep.model_copy(update={"variants": dict(list(params.sweep.variants.items())[:variants]),
+                                            "seeds": list(range(seeds))})
+    settings = params.training.for_model()
+    ds = dataset.load(paths.prepared_data_file(ROOT), sample_size=settings.sample_size)
+    if mode == "1":
+        train.configure_tensorflow(settings)
+        ex = executor.InProcess()
+    elif mode == "2":
+        ex = executor.LocalPool(2)
+    else:
+        ex = executor.RayCluster(mode)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        results = runs.run(sweep, config.LOSSES[0], ds, settings, Path(tmp), log=lambda *_: None, executor=ex)
+        seconds = time.perf_counter() - t
+    return {"seconds": seconds, "fit_seconds": [r.fit_seconds for r in results],
+            "accuracy": [r.test_accuracy for r in results], "runs": len(results)}
+
+
+def _run_worker(*args: str, timeout: int = 3600, env: dict | None = None) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "worker", *args], cwd=ROOT, env={**ENV, **(env or {})},
                           capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"worker {args} failed:\n{proc.stderr[-3000:]}")
@@ -347,6 +402,62 @@ def part_dvc(lines: list[str], state: dict) -> None:
     print("\n".join(lines[-4:]), flush=True)
 
 
+def part_executor(lines: list[str], state: dict, variants: int = 2, seeds: int = 2) -> None:
+    """Fixed cost of the executor; a part of the sweep on 1 and 2 local workers and on 2 Ray nodes."""
+    import math
+
+    start = _run_worker("start")
+    one = _run_worker("sweep", "1", str(variants), str(seeds))
+    two = _run_worker("sweep", "2", str(variants), str(seeds))
+    os.environ.update(LOOPBACK)
+    from ray.cluster_utils import Cluster
+
+    t = time.perf_counter()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    cluster_start = time.perf_counter() - t
+    try:
+        ray = _run_worker("sweep", cluster.address, str(variants), str(seeds), env=LOOPBACK)
+    finally:
+        cluster.shutdown()
+    same = one["accuracy"] == two["accuracy"] == ray["accuracy"]
+    n = one["runs"]
+    per_run = one["seconds"] / n  # one worker: a run's whole cost, one after another
+    overhead = max(ray["seconds"] - math.ceil(n / 2) * max(ray["fit_seconds"]), 0.0) / n
+    full = 2 * len(_sweep_variants()) * len(_sweep_seeds())
+    lines += ["## Executor (parallel runs)", "",
+              f"- starting 2 local worker processes: {start['start']:.2f} s; their first task, which imports "
+              f"TensorFlow: {start['first_tensorflow_task']:.1f} s (once per stage; one worker runs in the "
+              "notebook's process and pays neither)",
+              f"- {n} sweep runs ({variants} variants × {seeds} seeds, full MNIST, every epoch), one thread each: "
+              f"1 worker {one['seconds']:.1f} s, 2 local workers {two['seconds']:.1f} s "
+              f"(**{one['seconds'] / two['seconds']:.2f}×**), 2 Ray nodes of 1 CPU on 127.0.0.1 "
+              f"{ray['seconds']:.1f} s ({two['seconds'] / ray['seconds']:.2f}× the local pool; the cluster "
+              f"took {cluster_start:.1f} s to start); test accuracies identical in all three: {same}",
+              f"- from these: {per_run:.1f} s per run, Ray's cost per task beyond the fit "
+              f"{overhead:.1f} s; the {full} runs of both sweeps would take about "
+              + ", ".join(f"{w} workers {_duration(math.ceil(full / w) * per_run + overhead * full / w)}"
+                          for w in (1, 2, 8, 64))
+              + " (runs are independent, so the time falls with the workers until one round of runs is left)", ""]
+
+
+def _sweep_variants() -> list[str]:
+    from pipeline.core import config
+
+    return list(config.load_params(ROOT / "params.yaml").sweep.variants)
+
+
+def _sweep_seeds() -> list[int]:
+    from pipeline.core import config
+
+    return list(config.load_params(ROOT / "params.yaml").sweep.seeds)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
@@ -354,6 +465,10 @@ def main(argv: list[str] | None = None) -> int:
         kind, *rest = argv[1:]
         if kind == "matmul":
             result = worker_matmul(int(rest[0]))
+        elif kind == "start":
+            result = worker_start()
+        elif kind == "sweep":
+            result = worker_sweep(rest[0], int(rest[1]), int(rest[2]))
         else:
             config, mode, epochs, *seeds = rest
             result = worker_train(config, mode, int(epochs), [int(s) for s in seeds])

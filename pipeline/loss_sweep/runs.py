@@ -70,6 +70,7 @@ class RunResult:
     fit_seconds: float
     key: str
     from_cache: bool = False
+    where: str = ""  # the process (or Ray node) it was trained in; not stored in the cache
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +125,7 @@ def load_cached(cache_dir: Path, spec: RunSpec, log=print) -> RunResult | None:
 def store(cache_dir: Path, result: RunResult) -> None:
     data = dataclasses.asdict(result)
     data.pop("from_cache")
+    data.pop("where")
     fileio.write_text(cache_file(cache_dir, result.key), json.dumps(data))
 
 
@@ -139,38 +141,60 @@ def run_specs(sweep: SweepParams, loss: str, ds: Dataset, settings: TrainingPara
     return out
 
 
-def run(sweep: SweepParams, loss: str, ds: Dataset, settings: TrainingParams, cache_dir: Path,
-        log=print, store_new: bool = True) -> list[RunResult]:
-    """Every (variant, seed) of ``loss``: from the cache where present, else trained (and cached).
+@dataclasses.dataclass(frozen=True)
+class SweepTask:
+    """What a worker needs for one run of the sweep (picklable; the dataset travels separately)."""
 
-    ``store_new=False`` reads the cache but adds nothing to it: a notebook opened by hand
-    must not change the folder that DVC tracks as the sweep stage's output.
-    """
+    cfg: ModelConfig
+    settings: TrainingParams
+    spec: RunSpec
+
+
+def run_one(task: SweepTask, ds: Dataset) -> RunResult:
+    """Train and evaluate one (loss, variant, seed) run: an executor task."""
     import tensorflow as tf
 
     from pipeline.modeling import train
 
     tf.get_logger().setLevel("ERROR")  # one process builds many models: no retracing warnings
+    r, _ = train.fit_seed(task.cfg, ds, task.settings, task.spec.seed, diagnostics=False)
+    return RunResult(loss=task.spec.loss, variant=task.spec.variant, seed=task.spec.seed, test_loss=r.test_loss,
+                     test_accuracy=r.test_accuracy, history=r.history,
+                     predictions=r.test_probabilities.argmax(axis=1).astype(int).tolist(),
+                     fit_seconds=r.fit_seconds, key=task.spec.key)
+
+
+def run(sweep: SweepParams, loss: str, ds: Dataset, settings: TrainingParams, cache_dir: Path,
+        log=print, store_new: bool = True, executor=None) -> list[RunResult]:
+    """Every (variant, seed) of ``loss``: from the cache where present, else trained on
+    ``executor`` (default: ``executor.from_environment``) and cached as each run finishes.
+
+    ``store_new=False`` reads the cache but adds nothing to it: a notebook opened by hand
+    must not change the folder that DVC tracks as the sweep stage's output.
+    """
+    from pipeline.modeling import executor as executors
+
     if store_new:
         cache_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    for cfg, spec in run_specs(sweep, loss, ds, settings):
-        cached = load_cached(cache_dir, spec, log)
-        if cached is not None:
-            results.append(cached)
-            continue
-        r = train.train(cfg, ds, settings, keep_models=0, diagnostics=False, log=lambda *_: None).runs[0]
-        result = RunResult(loss=loss, variant=spec.variant, seed=spec.seed, test_loss=r.test_loss,
-                           test_accuracy=r.test_accuracy, history=r.history,
-                           predictions=r.test_probabilities.argmax(axis=1).astype(int).tolist(),
-                           fit_seconds=r.fit_seconds, key=spec.key)
+    specs = run_specs(sweep, loss, ds, settings)
+    results: list[RunResult | None] = [load_cached(cache_dir, spec, log) for _, spec in specs]
+    todo = [i for i, r in enumerate(results) if r is None]
+    tasks = [executors.Task(f"{loss} {specs[i][1].variant} seed {specs[i][1].seed}", run_one,
+                            SweepTask(specs[i][0], settings, specs[i][1]), settings.threads or 1) for i in todo]
+
+    def keep(task, done):  # in this process, as each run finishes: a killed stage loses no finished run
         if store_new:
-            store(cache_dir, result)
-        results.append(result)
-        log(f"trained {spec.variant} seed {spec.seed}: accuracy {r.test_accuracy:.4f} in {r.fit_seconds:.1f} s")
-    trained = sum(not r.from_cache for r in results)
+            store(cache_dir, done.result)
+
+    if tasks:
+        executor = executor or executors.from_environment(settings.threads or 1, len(tasks))
+        log(f"{loss}: {len(tasks)} of {len(specs)} runs to train on {executor.name}")
+        for i, done in zip(todo, executor.run(tasks, ds, log=log, on_done=keep)):
+            results[i] = done.result
+            done.result.where = done.where
+    trained = len(tasks)
     log(f"{loss}: {len(results)} runs, {trained} trained now, {len(results) - trained} from the cache")
-    return results
+    return results  # type: ignore[return-value]
 
 
 def unreachable(cache_dir: Path, live_keys: set[str]) -> list[Path]:

@@ -215,7 +215,8 @@ def timings(fits) -> dict:
     """Seconds per fit (a DVC-cached output: it differs from machine to machine)."""
     seconds = [r.fit_seconds for r in fits.runs]
     return {"fit_seconds": [round(x, 2) for x in seconds],
-            "seconds_per_epoch": round(sum(seconds) / (fits.config.epochs * len(seconds)), 3)}
+            "seconds_per_epoch": round(sum(seconds) / (fits.config.epochs * len(seconds)), 3),
+            "where": [r.where for r in fits.runs]}
 
 
 def write_outputs(name: str, fits, verdict: Verdict, root: Path | None = None) -> list[Path]:

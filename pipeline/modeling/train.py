@@ -13,7 +13,9 @@ import dataclasses
 import os
 import time
 
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # pinned: it changes TensorFlow's numerics
+# Pinned before TensorFlow is imported, in every process that trains (the kernel, local
+# workers, Ray workers started from any shell): oneDNN changes TensorFlow's numerics.
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
@@ -116,6 +118,8 @@ class SeedRun:
     test_probabilities: np.ndarray
     fit_seconds: float
     model: keras.Model | None = None
+    model_bytes: bytes | None = None  # the model as a .keras file, on its way back from a worker
+    where: str = ""  # the process (or Ray node) the fit ran in
 
 
 @dataclasses.dataclass
@@ -154,16 +158,32 @@ def seeds(cfg: ModelConfig) -> list[int]:
     return [cfg.seed + i for i in range(cfg.repeats)]
 
 
-def train(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, *, keep_models: int = 1,
-          diagnostics: bool = True, log=print) -> Fits:
-    """Fit ``cfg`` once per seed and evaluate every fit once on the test set.
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """The arrays one configuration is fitted, validated and tested on."""
 
-    ``validation: split`` holds out ``validation_fraction`` of the training images
-    (seeded by ``cfg.seed``, the same split for every repeat); ``validation: test`` uses the
-    test set for validation, as some sources did (their reports must say so).
-    ``diagnostics=False`` skips the evaluations on the fitted images and on unscaled test
-    pixels (about a second per fit), for callers that show neither, such as the loss sweep.
+    x_fit: np.ndarray
+    t_fit: np.ndarray
+    x_val: np.ndarray
+    t_val: np.ndarray
+    x_test: np.ndarray
+    t_test: np.ndarray
+    x_test_raw: np.ndarray  # the test images left at 0..255 (a common mistake, measured)
+
+
+_PREPARED: dict[tuple, Prepared] = {}  # one entry: a worker runs many fits of the same split
+
+
+def prepare(cfg: ModelConfig, ds: Dataset) -> Prepared:
+    """Scaled images and encoded labels of ``cfg``'s split.
+
+    ``validation: split`` holds out ``validation_fraction`` of the training images (seeded by
+    ``cfg.seed``); ``validation: test`` uses the test set for validation, as some sources did.
     """
+    key = (ds.name, len(ds.y_train), len(ds.y_test), cfg.validation, cfg.validation_fraction,
+           cfg.seed if cfg.validation == "split" else None, cfg.one_hot)
+    if key in _PREPARED:
+        return _PREPARED[key]
     x_train, x_test = scale(ds.x_train), scale(ds.x_test)
     if cfg.validation == "split":
         split = validation_split(ds.y_train, cfg.validation_fraction, cfg.seed)
@@ -172,34 +192,103 @@ def train(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, *, keep_model
     else:
         x_fit, y_fit, x_val, y_val = x_train, ds.y_train, x_test, ds.y_test
     t_fit, t_val, t_test = (encode_labels(y, cfg) for y in (y_fit, y_val, ds.y_test))
-    x_test_raw = ds.x_test.astype(np.float32)
+    _PREPARED.clear()
+    _PREPARED[key] = Prepared(x_fit, t_fit, x_val, t_val, x_test, t_test, ds.x_test.astype(np.float32))
+    return _PREPARED[key]
 
+
+def fit_seed(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, seed: int, *,
+             diagnostics: bool = True) -> tuple[SeedRun, keras.Model]:
+    """Fit ``cfg`` with one seed and measure it: a pure function of its arguments (with the
+    thread count and op determinism of ``settings`` applied to this process)."""
+    configure_tensorflow(settings)
+    data = prepare(cfg, ds)
+    keras.utils.set_random_seed(seed)
+    model = compile_model(build_model(cfg, num_classes=ds.num_classes), cfg, settings)
+    start = time.perf_counter()
+    hist = model.fit(data.x_fit, data.t_fit, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                     validation_data=(data.x_val, data.t_val), verbose=0)
+    fit_seconds = time.perf_counter() - start
+    test_loss, test_acc = model.evaluate(data.x_test, data.t_test, batch_size=EVAL_BATCH, verbose=0)
+    train_loss = train_acc = raw_loss = raw_acc = None
+    if diagnostics:
+        train_loss, train_acc = model.evaluate(data.x_fit, data.t_fit, batch_size=EVAL_BATCH, verbose=0)
+        raw_loss, raw_acc = model.evaluate(data.x_test_raw, data.t_test, batch_size=EVAL_BATCH, verbose=0)
+    probabilities, dead = predict_with_dead_units(model, data.x_test)
+    run = SeedRun(
+        seed=seed,
+        history={k: [float(v) for v in vals] for k, vals in hist.history.items()},
+        test_loss=float(test_loss), test_accuracy=float(test_acc),
+        train_loss=_float(train_loss), train_accuracy=_float(train_acc),
+        unscaled_test_loss=_float(raw_loss), unscaled_test_accuracy=_float(raw_acc),
+        dead_units=dead, test_probabilities=probabilities,
+        fit_seconds=fit_seconds,
+    )
+    return run, model
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedTask:
+    """What a worker needs to fit one seed (picklable; the dataset travels separately)."""
+
+    cfg: ModelConfig
+    settings: TrainingParams
+    seed: int
+    diagnostics: bool
+    keep_model: bool
+
+
+def fit_seed_task(task: SeedTask, ds: Dataset) -> SeedRun:
+    """``fit_seed`` as an executor task: the model comes back as the bytes of a ``.keras`` file."""
+    run, model = fit_seed(task.cfg, ds, task.settings, task.seed, diagnostics=task.diagnostics)
+    if task.keep_model:
+        run.model_bytes = model_to_bytes(model)
+    return run
+
+
+def model_to_bytes(model: keras.Model) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def model_from_bytes(data: bytes) -> keras.Model:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        path.write_bytes(data)
+        return keras.saving.load_model(path, safe_mode=True)
+
+
+def train(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, *, keep_models: int = 1,
+          diagnostics: bool = True, log=print, executor=None, name: str | None = None) -> Fits:
+    """Fit ``cfg`` once per seed and evaluate every fit once on the test set.
+
+    The seeds run on ``executor`` (default: ``executor.from_environment``: local worker
+    processes, or a Ray cluster when ``RAY_ADDRESS`` is set); results come back in seed
+    order, identical whatever the number of workers. ``diagnostics=False`` skips the
+    evaluations on the fitted images and on unscaled test pixels (about a second per fit),
+    for callers that show neither, such as the loss sweep. ``name`` labels the progress lines.
+    """
+    from pipeline.modeling import executor as executors
+
+    tasks = [executors.Task(f"{name or cfg.source} seed {seed}", fit_seed_task,
+                            SeedTask(cfg, settings, seed, diagnostics, i < keep_models), settings.threads or 1)
+             for i, seed in enumerate(seeds(cfg))]
+    executor = executor or executors.from_environment(settings.threads or 1, len(tasks))
     runs = []
-    for i, seed in enumerate(seeds(cfg)):
-        keras.utils.set_random_seed(seed)
-        model = compile_model(build_model(cfg), cfg, settings)
-        start = time.perf_counter()
-        hist = model.fit(x_fit, t_fit, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                         validation_data=(x_val, t_val), verbose=0)
-        fit_seconds = time.perf_counter() - start
-        test_loss, test_acc = model.evaluate(x_test, t_test, batch_size=EVAL_BATCH, verbose=0)
-        train_loss = train_acc = raw_loss = raw_acc = None
-        if diagnostics:
-            train_loss, train_acc = model.evaluate(x_fit, t_fit, batch_size=EVAL_BATCH, verbose=0)
-            raw_loss, raw_acc = model.evaluate(x_test_raw, t_test, batch_size=EVAL_BATCH, verbose=0)
-        probabilities, dead = predict_with_dead_units(model, x_test)
-        run = SeedRun(
-            seed=seed,
-            history={k: [float(v) for v in vals] for k, vals in hist.history.items()},
-            test_loss=float(test_loss), test_accuracy=float(test_acc),
-            train_loss=_float(train_loss), train_accuracy=_float(train_acc),
-            unscaled_test_loss=_float(raw_loss), unscaled_test_accuracy=_float(raw_acc),
-            dead_units=dead, test_probabilities=probabilities,
-            fit_seconds=fit_seconds,
-            model=model if i < keep_models else None,
-        )
-        runs.append(run)
-        log(f"seed {seed}: test accuracy {run.test_accuracy:.4f}, loss {run.test_loss:.4f} "
-            f"({cfg.epochs} epochs in {fit_seconds:.1f} s)")
-    return Fits(config=cfg, runs=runs, n_fit=len(x_fit), n_val=len(x_val), n_test=len(x_test),
-                    validation_on=cfg.validation)
+    for done in executor.run(tasks, ds, log=log):
+        runs.append(done.result)
+        done.result.where = done.where
+    for run in runs:
+        if run.model_bytes is not None:
+            run.model, run.model_bytes = model_from_bytes(run.model_bytes), None
+    data = prepare(cfg, ds)
+    return Fits(config=cfg, runs=runs, n_fit=len(data.x_fit), n_val=len(data.x_val), n_test=len(data.x_test),
+                validation_on=cfg.validation)
