@@ -109,6 +109,9 @@ def built_project(tmp_path_factory):
     """A copy of the repo whose pipeline ran once with `dvc repro` on the small profile."""
     root = copy_project(tmp_path_factory.mktemp("project"))
     use_test_profile(root)
+    # committed, so that the reports can say they were built from a clean checkout
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "test profile"],
+                   cwd=root, check=True, capture_output=True)
     proc = run([bin_path("dvc"), "repro"], cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root, proc

@@ -87,6 +87,8 @@ def test_every_page_of_the_published_site(browser, published, artifacts, width):
         page.goto(url, wait_until="load")
         widths = _decoded_images(page)
         assert all(w > 0 for w in widths), (url, widths)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"{url} is {overflow} px wider than the {width} px window (horizontal scrolling)"
         for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
             if not href.startswith("file://"):
                 continue  # links to other web sites are for the reader; nothing is fetched

@@ -105,6 +105,10 @@ def test_html_header_names_parameters_date_and_versions(built_project):
     for key, value in SAMPLE.items():
         assert f"{key}: {value}" in header
     assert "UTC" in header and "papermill" in header and "tensorflow-cpu" in header
+    # built by `dvc repro` from a committed checkout: DVC's own rewriting of dvc.lock is no local edit
+    assert "clean: stage explore&#39;s inputs are as committed" in header or \
+        "clean: stage explore's inputs are as committed" in header, header
+    assert "Data: mnist: x_train " in header
     assert 'href="../index.html"' in header
 
 
@@ -114,6 +118,8 @@ def test_index_links_every_report(built_project):
     index = (root / "reports/index.html").read_text()
     refs.feed(index)
     assert "Data exploration" in index
+    source = index[index.index('id="source"'):]
+    assert "clean: stage site&#39;s inputs are as committed" in source[:300], source[:300]
     for target in ("html/01_data_exploration.html", "html/01_data_exploration.code.html",
                    "notebooks/01_data_exploration.ipynb"):
         assert f'href="{target}"' in index

@@ -14,12 +14,16 @@ One runner serves every notebook stage (``python -m pipeline run NOTEBOOK --sect
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
+import re
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 # jsonschema (imported by nbformat) builds an Earley parser for the "iri" string format when
 # the optional rfc3987-syntax package is installed: about 1 s of every runner's start-up, for
@@ -137,7 +141,8 @@ class ReportInfo:
     title: str
     parameters: dict
     run_date: str
-    commit: str
+    source: provenance.Source
+    data: str  # the dataset and its pinned array hashes
     versions: dict
 
 
@@ -237,7 +242,7 @@ def run(notebook: Path, parameters: dict, *, root: Path | None = None, progress:
             remove_stale_temps(root)
             prepare_kernel_environment()
             # papermill saves after every cell, to a temporary name: the target is never half-written.
-            with fileio.atomic_path(files.notebook) as tmp:
+            with fileio.atomic_path(files.notebook) as tmp, quiet_stderr():
                 executed = execute(notebook, parameters, tmp, paths.failed_notebook(files.notebook.stem, root),
                                    root, progress=progress)
                 annotate(executed, files, root, notebook, title=title, summary=summary)
@@ -254,6 +259,44 @@ def remove_stale_temps(root: Path) -> None:
     """One stage runs at a time (DVC locks the repository): temporary files are a killed run's."""
     for stale in fileio.remove_stale_temps(paths.reports_dir(root), paths.models_dir(root), paths.data_dir(root)):
         print(f"removed {stale.relative_to(root)} (left by an interrupted run)", file=sys.stderr)
+
+
+# Lines that the kernel and TensorFlow write to stderr on every run and that are not errors:
+# - TensorFlow 2.21's tf.data adds an attribute its own C++ op registry does not know (every
+#   fit logs one "E0000 … node_def_util.cc … use_unbounded_threadpool" line, plus absl's note);
+# - ipykernel warns that its local TCP sockets are unencrypted (they listen on 127.0.0.1 only).
+NOISE = re.compile(
+    rb"^(E0000 \S+ +\d+ node_def_util\.cc:\d+\] NodeDef mentions attribute use_unbounded_threadpool "
+    rb"which is not in the op definition"
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    rb"|\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption)")
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Drop exactly the ``NOISE`` lines from what this process and its children (the kernel,
+    its workers) write to file descriptor 2; every other line passes unchanged."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def pump() -> None:
+        with os.fdopen(read_end, "rb") as src, os.fdopen(os.dup(saved), "wb", buffering=0) as dst:
+            for line in src:
+                if not NOISE.match(line):
+                    dst.write(line)
+
+    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # our copy of the pipe's write end is closed: the pump ends when the kernel's is
+        os.close(saved)
+        thread.join(timeout=2)
 
 
 def prepare_kernel_environment() -> None:
@@ -280,6 +323,7 @@ def execute(notebook: Path, parameters: dict, out: Path, failed: Path, root: Pat
         papermill.execute_notebook(
             str(notebook), str(out), parameters=parameters, kernel_name=KERNEL_NAME,
             cwd=str(notebook.parent), progress_bar=progress, log_output=False,
+            stdout_file=sys.stdout,  # what cells print (per-run progress lines) reaches the terminal live
             shutdown_kernel="immediate",
         )
     except PapermillExecutionError:
@@ -314,7 +358,8 @@ def report_info(executed: nbformat.NotebookNode, files: paths.ReportFiles, param
         title=notebook_title(executed, name),
         parameters={k: _display_value(v) for k, v in parameters.items()},
         run_date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        commit=provenance.git_commit(root),
+        source=provenance.source(root),
+        data=provenance.data_description(root),
         versions=provenance.versions(),
     )
 

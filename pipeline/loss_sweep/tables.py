@@ -11,6 +11,7 @@ import pandas as pd
 from pipeline.core import fileio, paths
 from pipeline.core.config import SweepParams
 from pipeline.core.stats import rounded_stat, sample_std
+from pipeline.core.tables import readable
 from pipeline.loss_sweep.runs import RunResult
 
 
@@ -65,6 +66,31 @@ def r4_table(runs: pd.DataFrame, sweep: SweepParams, loss: str) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("Description")
 
 
+# --------------------------------------------------------------------------- for readers
+
+# How the statistics tables of loss_sweep.stats are shown (name → (header, format)).
+VERSUS_BASELINE_COLUMNS = {
+    "description": ("variant", "{}"), "difference": ("accuracy − baseline", "{:+.4f}"),
+    "ci_low": ("95% CI from", "{:+.4f}"), "ci_high": ("95% CI to", "{:+.4f}"), "seeds": ("seeds", "{}"),
+    "beyond_noise": ("beyond noise?", "yes/no")}
+COMPARISON_COLUMNS = {
+    "description": ("variant", "{}"), "categorical": ("categorical CE", "{:.4f}"), "sparse": ("sparse CE", "{:.4f}"),
+    "difference": ("difference", "{:+.4f}"), "ci_low": ("95% CI from", "{:+.4f}"), "ci_high": ("95% CI to", "{:+.4f}"),
+    "beyond_noise": ("beyond noise?", "yes/no"), "only_categorical_right": ("only categorical right", "{:,}"),
+    "only_sparse_right": ("only sparse right", "{:,}"), "mcnemar_p": ("McNemar p", "{:.3f}"),
+    "same_prediction": ("same prediction", "{:.2%}"), "max_val_loss_gap": ("largest val-loss gap", "{:.1e}")}
+
+
+def versus_baseline_table(vs_base: pd.DataFrame) -> pd.DataFrame:
+    """``stats.versus_baseline`` with human headers and formatted numbers."""
+    return readable(vs_base, VERSUS_BASELINE_COLUMNS).set_index("variant")
+
+
+def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
+    """``stats.compare_losses`` with human headers and formatted numbers."""
+    return readable(comparison, COMPARISON_COLUMNS).set_index("variant")
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -81,7 +107,7 @@ def metrics(results: list[RunResult], sweep: SweepParams) -> dict:
 def timings(results: list[RunResult]) -> dict:
     """Seconds of every run's fit, and whether it came from the cache (DVC-cached: not in git)."""
     return {"runs": [{"variant": r.variant, "seed": r.seed, "fit_seconds": round(r.fit_seconds, 2),
-                      "from_cache": r.from_cache} for r in results]}
+                      "from_cache": r.from_cache, "where": r.where or "cache"} for r in results]}
 
 
 def write_outputs(loss: str, results: list[RunResult], sweep: SweepParams,

@@ -36,6 +36,7 @@ PAGE = """<!DOCTYPE html>
   body {{ font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1rem auto; max-width: 72rem; padding: 0 1rem; }}
   nav a {{ font-weight: 600; }}
   table {{ border-spacing: 15px; }}
+  .plots {{ max-width: 100%; overflow-x: auto; }}  /* charts wider than a phone scroll in their box */
 </style>
 </head>
 <body>
@@ -43,7 +44,9 @@ PAGE = """<!DOCTYPE html>
 <h1>Training curves of every configuration</h1>
 <p>Mean over seeds per epoch, drawn by <code>dvc plots show</code> from <code>reports/plots/*.csv</code>
    (definitions in <code>dvc.yaml</code>). Vega is inlined: this page needs no network.</p>
+<div class="plots">
 {{plot_divs}}
+</div>
 </body>
 </html>
 """

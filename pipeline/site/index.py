@@ -202,7 +202,8 @@ def build(root: Path | None = None) -> Path:
         params_sha256=fileio.sha256_file(root / paths.PARAMS_FILE)[:12],
         dataset=params.data.dataset,
         built=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        commit=provenance.git_commit(root),
+        source=provenance.source(root),
+        data=provenance.data_description(root),
         versions=provenance.versions(),
         machine=f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s), "
                 f"Python {platform.python_version()}",
