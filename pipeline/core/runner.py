@@ -299,6 +299,36 @@ def quiet_stderr() -> Iterator[None]:
         thread.join(timeout=2)
 
 
+class Heartbeat:
+    """The kernel's stdout on its way to the terminal, plus a line after every ``every`` seconds
+    in which the notebook printed nothing (a long cell is never silent for a whole minute)."""
+
+    def __init__(self, stream, name: str, every: float = 30.0):
+        self.stream, self.name, self.every = stream, name, every
+        self.start = self.last = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+        self._thread.start()
+
+    def write(self, text: str) -> int:
+        self.last = time.perf_counter()
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(1.0):
+            now = time.perf_counter()
+            if now - self.last >= self.every:
+                self.write(f"  {self.name}: still running, {now - self.start:.0f} s so far\n")
+                self.flush()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
 def prepare_kernel_environment() -> None:
     """The environment the kernel inherits: this Python first on PATH, the pinned settings."""
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
@@ -317,13 +347,14 @@ def execute(notebook: Path, parameters: dict, out: Path, failed: Path, root: Pat
     from papermill.exceptions import PapermillExecutionError
 
     started = time.perf_counter()
+    heartbeat = Heartbeat(sys.stdout, notebook.name)
     try:
         # Once the last cell has finished (every output received, every file closed), the
         # kernel is stopped at once instead of waiting for TensorFlow's teardown (1.6 s here).
         papermill.execute_notebook(
             str(notebook), str(out), parameters=parameters, kernel_name=KERNEL_NAME,
             cwd=str(notebook.parent), progress_bar=progress, log_output=False,
-            stdout_file=sys.stdout,  # what cells print (per-run progress lines) reaches the terminal live
+            stdout_file=heartbeat,  # what cells print (per-run progress lines) reaches the terminal live
             shutdown_kernel="immediate",
         )
     except PapermillExecutionError:
@@ -333,6 +364,8 @@ def execute(notebook: Path, parameters: dict, out: Path, failed: Path, root: Pat
         raise RunnerError(f"{notebook.relative_to(root)} failed: {_first_error(executed)}\n"
                           f"The executed notebook with the error is kept at "
                           f"{failed.relative_to(root)}; no HTML was written.") from None
+    finally:
+        heartbeat.stop()
     failed.unlink(missing_ok=True)
     print(f"executed in {time.perf_counter() - started:.1f} s (kernel start, imports and every cell)")
     return nbformat.read(out, as_version=4)

@@ -157,7 +157,8 @@ def run_one(task: SweepTask, ds: Dataset) -> RunResult:
     from pipeline.modeling import train
 
     tf.get_logger().setLevel("ERROR")  # one process builds many models: no retracing warnings
-    r, _ = train.fit_seed(task.cfg, ds, task.settings, task.spec.seed, diagnostics=False)
+    label = f"{task.spec.loss} {task.spec.variant} seed {task.spec.seed}"
+    r, _ = train.fit_seed(task.cfg, ds, task.settings, task.spec.seed, diagnostics=False, label=label)
     return RunResult(loss=task.spec.loss, variant=task.spec.variant, seed=task.spec.seed, test_loss=r.test_loss,
                      test_accuracy=r.test_accuracy, history=r.history,
                      predictions=r.test_probabilities.argmax(axis=1).astype(int).tolist(),

@@ -197,8 +197,26 @@ def prepare(cfg: ModelConfig, ds: Dataset) -> Prepared:
     return _PREPARED[key]
 
 
+class EpochProgress(keras.callbacks.Callback):
+    """A line at most every ``every`` seconds during a long fit (epochs done, time left), so a
+    stage is never silent for long; it only reads the clock, never the training."""
+
+    def __init__(self, label: str, epochs: int, every: float = 25.0):
+        super().__init__()
+        self.label, self.epochs, self.every = label, epochs, every
+        self.start = self.last = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        if now - self.last >= self.every and epoch + 1 < self.epochs:
+            per_epoch = (now - self.start) / (epoch + 1)
+            print(f"  {self.label}: epoch {epoch + 1}/{self.epochs}, {per_epoch:.1f} s per epoch, "
+                  f"about {per_epoch * (self.epochs - epoch - 1):.0f} s left", flush=True)
+            self.last = now
+
+
 def fit_seed(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, seed: int, *,
-             diagnostics: bool = True) -> tuple[SeedRun, keras.Model]:
+             diagnostics: bool = True, label: str = "") -> tuple[SeedRun, keras.Model]:
     """Fit ``cfg`` with one seed and measure it: a pure function of its arguments (with the
     thread count and op determinism of ``settings`` applied to this process)."""
     configure_tensorflow(settings)
@@ -207,7 +225,8 @@ def fit_seed(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, seed: int,
     model = compile_model(build_model(cfg, num_classes=ds.num_classes), cfg, settings)
     start = time.perf_counter()
     hist = model.fit(data.x_fit, data.t_fit, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                     validation_data=(data.x_val, data.t_val), verbose=0)
+                     validation_data=(data.x_val, data.t_val), verbose=0,
+                     callbacks=[EpochProgress(label or f"{cfg.source} seed {seed}", cfg.epochs)])
     fit_seconds = time.perf_counter() - start
     test_loss, test_acc = model.evaluate(data.x_test, data.t_test, batch_size=EVAL_BATCH, verbose=0)
     train_loss = train_acc = raw_loss = raw_acc = None
@@ -236,11 +255,12 @@ class SeedTask:
     seed: int
     diagnostics: bool
     keep_model: bool
+    label: str = ""
 
 
 def fit_seed_task(task: SeedTask, ds: Dataset) -> SeedRun:
     """``fit_seed`` as an executor task: the model comes back as the bytes of a ``.keras`` file."""
-    run, model = fit_seed(task.cfg, ds, task.settings, task.seed, diagnostics=task.diagnostics)
+    run, model = fit_seed(task.cfg, ds, task.settings, task.seed, diagnostics=task.diagnostics, label=task.label)
     if task.keep_model:
         run.model_bytes = model_to_bytes(model)
     return run
@@ -278,9 +298,10 @@ def train(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, *, keep_model
     """
     from pipeline.modeling import executor as executors
 
-    tasks = [executors.Task(f"{name or cfg.source} seed {seed}", fit_seed_task,
-                            SeedTask(cfg, settings, seed, diagnostics, i < keep_models), settings.threads or 1)
-             for i, seed in enumerate(seeds(cfg))]
+    labels = [f"{name or cfg.source} seed {seed}" for seed in seeds(cfg)]
+    tasks = [executors.Task(label, fit_seed_task, SeedTask(cfg, settings, seed, diagnostics, i < keep_models, label),
+                            settings.threads or 1)
+             for i, (seed, label) in enumerate(zip(seeds(cfg), labels))]
     executor = executor or executors.from_environment(settings.threads or 1, len(tasks))
     runs = []
     for done in executor.run(tasks, ds, log=log):
