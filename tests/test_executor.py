@@ -26,8 +26,13 @@ def _same(a: train.Fits, b: train.Fits) -> None:
         assert np.array_equal(ra.test_probabilities, rb.test_probabilities)
 
 
-@pytest.mark.slow
-def test_one_and_two_local_workers_give_the_same_bits(small):
+def compare_workers(data_file: str) -> None:
+    """In a fresh process (TensorFlow's threads are set once per process): train 3 seeds in this
+    process and on 2 local workers, assert the same bits, print the progress lines."""
+    from pipeline.core import dataset
+
+    small = dataset.load(data_file, sample_size=600)
+    train.configure_tensorflow(SETTINGS)
     lines: list[str] = []
     alone = train.train(_cfg(), small, SETTINGS, executor=executor.InProcess(), log=lines.append)
     pooled = train.train(_cfg(), small, SETTINGS, executor=executor.LocalPool(2), log=lines.append)
@@ -35,10 +40,22 @@ def test_one_and_two_local_workers_give_the_same_bits(small):
     # the first seed's model comes back from its worker and predicts exactly as the run measured
     probs = pooled.first_model.predict(train.prepare(_cfg(), small).x_test, batch_size=1000, verbose=0)
     assert np.array_equal(probs, pooled.runs[0].test_probabilities)
+    print("\n".join(lines))
+
+
+@pytest.mark.slow
+def test_one_and_two_local_workers_give_the_same_bits(mnist_file):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", f"from tests.test_executor import compare_workers; compare_workers({str(mnist_file)!r})"],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("[")]
+    assert len(lines) == 6 and lines[0].startswith("[1/3] ") and "accuracy 0." in lines[0]
+    assert "2 left, about" in lines[0] and lines[2].endswith("all done")
     wheres = {ln.split("(")[-1].split(")")[0] for ln in lines[3:]}
     assert len(wheres) == 2, f"two worker processes expected, got {wheres}"  # both workers were used
-    assert lines[0].startswith("[1/3] ") and "accuracy 0." in lines[0] and "2 left, about" in lines[0]
-    assert lines[2].endswith("all done")
 
 
 def _square(spec, data):

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.conftest import bin_path, run
+from tests.conftest import REPO, bin_path, run
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 def _sleeper(root: Path) -> Path:
     """A project with one notebook that sleeps ``seconds`` (a parameter)."""
     (root / "notebooks").mkdir(parents=True)
-    (root / "params.yaml").write_text("{}\n")
+    shutil.copy(REPO / "params.yaml", root / "params.yaml")  # valid: the runner checks it first
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("seconds = 60")
     params.metadata["tags"] = ["parameters"]

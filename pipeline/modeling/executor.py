@@ -56,6 +56,34 @@ class Done:
     where: str
 
 
+def _die_with_parent() -> None:
+    """Make this local worker process end when the process that started it ends (Linux).
+
+    The notebook's kernel starts the workers; if the kernel is killed (``kill -9`` of a
+    ``dvc repro``), its workers must not go on training and holding the terminal open."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: loky's own checks remain
+        return
+    if os.getppid() == 1:  # the parent is already gone
+        os._exit(1)
+
+
+def _run_pooled(index: int, task: Task, data) -> Done:
+    """What a local worker process executes: ``_run_task``, tied to the life of its parent."""
+    global _TIED
+    if not _TIED:
+        _die_with_parent()
+        _TIED = True
+    return _run_task(index, task, data)
+
+
+_TIED = False
+
+
 def _run_task(index: int, task: Task, data) -> Done:
     """What a worker executes (module-level, so that every backend can pickle it)."""
     start = time.perf_counter()
@@ -152,7 +180,7 @@ class LocalPool(Executor):
 
         parallel = Parallel(n_jobs=min(self.workers, len(tasks)), backend="loky", return_as="generator_unordered",
                             max_nbytes="1M")  # arrays over 1 MB are memory-mapped once, not copied per task
-        yield from parallel(delayed(_run_task)(i, task, data) for i, task in enumerate(tasks))
+        yield from parallel(delayed(_run_pooled)(i, task, data) for i, task in enumerate(tasks))
 
 
 class RayCluster(Executor):
