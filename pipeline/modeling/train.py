@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import time
 
 # Pinned before TensorFlow is imported, in every process that trains (the kernel, local
@@ -199,7 +200,8 @@ def prepare(cfg: ModelConfig, ds: Dataset) -> Prepared:
 
 class EpochProgress(keras.callbacks.Callback):
     """A line at most every ``every`` seconds during a long fit (epochs done, time left), so a
-    stage is never silent for long; it only reads the clock, never the training."""
+    stage is never silent for long; it only reads the clock, never the training. It goes to
+    stderr: the terminal shows it once, and the reports (which leave stderr out) do not."""
 
     def __init__(self, label: str, epochs: int, every: float = 25.0):
         super().__init__()
@@ -211,7 +213,7 @@ class EpochProgress(keras.callbacks.Callback):
         if now - self.last >= self.every and epoch + 1 < self.epochs:
             per_epoch = (now - self.start) / (epoch + 1)
             print(f"  {self.label}: epoch {epoch + 1}/{self.epochs}, {per_epoch:.1f} s per epoch, "
-                  f"about {per_epoch * (self.epochs - epoch - 1):.0f} s left", flush=True)
+                  f"about {per_epoch * (self.epochs - epoch - 1):.0f} s left", file=sys.stderr, flush=True)
             self.last = now
 
 
