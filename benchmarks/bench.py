@@ -406,6 +406,8 @@ def part_executor(lines: list[str], state: dict, variants: int = 2, seeds: int =
     """Fixed cost of the executor; a part of the sweep on 1 and 2 local workers and on 2 Ray nodes."""
     import math
 
+    from pipeline.modeling.executor import _duration  # one way to print a duration
+
     start = _run_worker("start")
     one = _run_worker("sweep", "1", str(variants), str(seeds))
     two = _run_worker("sweep", "2", str(variants), str(seeds))
@@ -452,10 +454,6 @@ def _sweep_seeds() -> list[int]:
     from pipeline.core import config
 
     return list(config.load_params(ROOT / "params.yaml").sweep.seeds)
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
 def main(argv: list[str] | None = None) -> int:
