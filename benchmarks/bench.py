@@ -1,13 +1,16 @@
 """Performance benchmark, run by hand (not in CI): prints ratios measured in one run.
 
     python benchmarks/bench.py                     # everything but the full pipeline (~20 min here)
-    python benchmarks/bench.py --parts epochs      # one part: machine epochs accuracy report dvc
+    python benchmarks/bench.py --parts epochs      # one part: machine params epochs accuracy report dvc executor
     python benchmarks/bench.py --pipeline-seconds 3000   # add a full `dvc repro` time measured apart
 
 It measures on this machine, in this run:
 
 - ``machine``: CPU, and the matmul rate (GFLOP/s) of TensorFlow with one thread and with our
   thread setting; the FLOP bounds use the faster;
+- ``params``: the slowest refusal of ``load_params`` (in-process) over every bad params file
+  of the fault suite and every hostile YAML text of its tests (alias bombs, deep nesting, huge
+  numbers): each must be refused in well under a second;
 - ``epochs``: per configuration, the seconds per epoch of plain Keras written the way the
   sources wrote it (``model.compile(optimizer, loss, metrics)``, ``model.fit`` on arrays, every
   default) against our settings (``training`` in params.yaml), and against the FLOP bound
@@ -49,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 ENV = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
 BIN = Path(sys.executable).parent
-PARTS = ("machine", "epochs", "accuracy", "report", "dvc", "executor")
+PARTS = ("machine", "params", "epochs", "accuracy", "report", "dvc", "executor")
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # Ray on 127.0.0.1 only
 
 
@@ -204,6 +207,35 @@ def part_machine(lines: list[str], state: dict) -> None:
                      + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in rates.items()))
     state["gflops"] = best
     lines += [f"- the FLOP bounds below use the fastest of these, {best:.1f} GFLOP/s", ""]
+
+
+def part_params(lines: list[str], state: dict) -> None:
+    """Seconds ``load_params`` takes to refuse each bad file of the fault suite; the slowest three."""
+    from pipeline.core import config
+    from tests import test_params_faults as faults
+
+    seconds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "params.yaml"
+        inputs = [(c["name"], lambda c=c: faults.write_case(c, path)) for c in faults.CASES]
+        inputs += [(f"hostile {i}: {text[:30]!r}", lambda text=text: path.write_text(text, encoding="utf-8"))
+                   for i, (text, _) in enumerate(faults.HOSTILE)]
+        for name, write in inputs:
+            write()
+            start = time.perf_counter()
+            try:
+                config.load_params(path)
+            except config.ParamsError:
+                pass
+            else:
+                raise RuntimeError(f"{name}: accepted, the fault suite says it must be refused")
+            seconds[name] = time.perf_counter() - start
+    slowest = sorted(seconds.items(), key=lambda kv: -kv[1])[:3]
+    lines += ["## Params loader", "",
+              f"- {len(seconds)} bad params files refused in {sum(seconds.values()):.2f} s in all; slowest: "
+              + ", ".join(f"{name} {t * 1000:.0f} ms" for name, t in slowest)
+              + (" (target: each under 1 s)" if slowest[0][1] < 1 else " (**over the 1 s target**)"), ""]
+    print("\n".join(lines[-2:]), flush=True)
 
 
 def _per_epoch(times: list[list[float]]) -> float:

@@ -12,7 +12,6 @@ import dataclasses
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -72,8 +71,7 @@ def test_case_file_is_complete():
     for case in CASES:
         assert case["why"] and case["expect"], case["name"]
         assert sum(k in case for k in ("set", "delete", "raw", "raw_replace")) == 1, case["name"]
-        assert set(case) <= {"name", "why", "expect", "set", "delete", "raw", "raw_replace", "encoding",
-                             "max_seconds"}, case["name"]
+        assert set(case) <= {"name", "why", "expect", "set", "delete", "raw", "raw_replace", "encoding"}, case["name"]
 
 
 def test_real_params_file_is_valid():
@@ -95,11 +93,6 @@ def test_bad_params_are_refused(case, tmp_path):
     for expected in case["expect"]:
         assert expected in result.stderr, f"{expected!r} not in:\n{result.stderr}"
     assert path.read_bytes() == before
-    if "max_seconds" in case:  # refused quickly (in-process: the subprocess start is not counted)
-        start = time.perf_counter()
-        with pytest.raises(config.ParamsError):
-            config.load_params(path)
-        assert time.perf_counter() - start < case["max_seconds"]
 
 
 def test_first_line_names_the_key_and_the_value():
@@ -143,7 +136,8 @@ def test_real_file_is_well_within_the_loader_limits():
     assert len(text.encode()) * 20 < config.MAX_FILE_BYTES
 
 
-@pytest.mark.parametrize("text, expected", [
+# hostile YAML and the words of its refusal; benchmarks/bench.py --parts params times these
+HOSTILE = [
     ("a: &a [1]\nb: *a\n" + "".join(f"c{i}: *a\n" for i in range(101)), "more than 100 aliases"),
     ("a: &a [1, *a]\n", "recursive"),
     ("a: " + "[" * 40 + "]" * 40 + "\n", "nested more than 32 levels"),
@@ -152,14 +146,16 @@ def test_real_file_is_well_within_the_loader_limits():
     ("a: 1\n\x07b: 2\n", "line 2: not valid YAML: character '\\x07'"),
     ("data:\n  x: 1\n  x: 2\n", "data.x: duplicate key (lines 2 and 3)"),
     ("base: &b {x: 1}\nover: {<<: *b, x: 2}\n", "unknown key"),  # a merge key's override is no duplicate
-])
-def test_loader_refuses_hostile_yaml_quickly(tmp_path, text, expected):
+]
+
+
+@pytest.mark.parametrize("text, expected", HOSTILE)
+def test_loader_refuses_hostile_yaml(tmp_path, text, expected):
+    """Refused by a limit (the words say which), not by running out of time or memory."""
     path = tmp_path / "p.yaml"
     path.write_text(text, encoding="utf-8")
-    start = time.perf_counter()
     with pytest.raises(config.ParamsError) as err:
         config.load_params(path)
-    assert time.perf_counter() - start < 1
     first = str(err.value).splitlines()[0]
     assert first.startswith(f"{path}: ") and expected in str(err.value), str(err.value)
     assert len(str(err.value)) < 3000
