@@ -8,7 +8,7 @@ import pytest
 from pipeline.core import dataset, stats
 from pipeline.model_report import evaluation
 from pipeline.modeling import train as modeling
-from pipeline.core.config import Claim, ModelConfig
+from pipeline.core.config import Claim, ModelConfig, VerdictParams
 
 
 def test_mean_std_uses_the_sample_standard_deviation():
@@ -60,65 +60,169 @@ def _cfg(**kw) -> ModelConfig:
 
 
 def _training(test_acc, train_acc=None, test_loss=(0.1, 0.1, 0.1), raw_loss=(1.0, 1.0, 1.0), dead=(0, 0, 0),
-              prob_sum=1.0, validation_on="split", cfg=None):
+              prob_sum=1.0, validation_on="split", cfg=None, raw_acc=None):
     runs = []
     for i, acc in enumerate(test_acc):
         probs = np.full((4, 10), prob_sum / 10)
         runs.append(modeling.SeedRun(
             seed=i, history={"val_accuracy": [acc]}, test_loss=test_loss[i], test_accuracy=acc,
             train_loss=0.0, train_accuracy=(train_acc or test_acc)[i], unscaled_test_loss=raw_loss[i],
-            unscaled_test_accuracy=acc, dead_units={"hidden_1": 0, "hidden_2": dead[i]},
+            unscaled_test_accuracy=(raw_acc or test_acc)[i], dead_units={"hidden_1": 0, "hidden_2": dead[i]},
             test_probabilities=probs, fit_seconds=1.0))
     return modeling.Fits(config=cfg or _cfg(), runs=runs, n_fit=9, n_val=1, n_test=4, validation_on=validation_on)
 
 
-def test_claim_within_two_std_holds():
-    v = evaluation.judge_claim(Claim(accuracy=0.981), _training([0.979, 0.981, 0.983]))
-    assert v.verdict == "holds" and v.checks[0].tolerance == pytest.approx(0.004)
+RULE = VerdictParams()  # 95 %, accuracy margin 0.01, loss margin 25 % of the claim
 
 
-def test_claim_outside_noise_does_not_hold_and_the_numbers_are_named():
-    v = evaluation.judge_claim(Claim(accuracy=0.8874), _training([0.975, 0.976, 0.977]))
-    assert v.verdict == "does not hold"
-    assert "0.8874" in v.reasons[0] and "0.9760" in v.reasons[0]
+@pytest.mark.parametrize("p, df, expected", [(0.975, 2, 4.302653), (0.975, 4, 2.776445), (0.975, 9, 2.262157),
+                                             (0.95, 2, 2.919986), (0.975, 29, 2.045230)])
+def test_t_quantiles_are_the_textbook_values(p, df, expected):
+    assert stats.t_quantile(p, df) == pytest.approx(expected, abs=1e-6)
 
 
-def test_a_claim_that_matches_training_accuracy_is_recognised():
-    v = evaluation.judge_claim(Claim(accuracy=0.9996), _training([0.976, 0.977, 0.978], train_acc=[0.9995, 0.9996, 0.9997]))
-    assert v.verdict == "does not hold"
-    assert any("training accuracy" in r for r in v.reasons)
-    # the same claim below our test accuracy is not blamed on training data
-    v = evaluation.judge_claim(Claim(accuracy=0.90), _training([0.976, 0.977, 0.978], train_acc=[0.99, 0.99, 0.99]))
-    assert not any("training accuracy" in r for r in v.reasons)
+def test_prediction_half_width_by_hand():
+    # s = 0.002 over n = 3 seeds: 4.302653 · 0.002 · √(4/3) = 0.0099365
+    assert stats.prediction_half_width(0.002, 3) == pytest.approx(4.302653 * 0.002 * (4 / 3) ** 0.5, rel=1e-6)
+    assert stats.prediction_half_width(0.002, 3) == pytest.approx(0.0099365, abs=1e-7)
+    # n = 5: 2.776445 · s · √1.2
+    assert stats.prediction_half_width(1.0, 5) == pytest.approx(2.776445 * 1.2 ** 0.5, rel=1e-6)
+    assert stats.prediction_half_width(1.0, 1) == float("inf")
 
 
-def test_a_huge_loss_is_explained_by_unscaled_test_pixels_only_when_it_matches():
-    v = evaluation.judge_claim(Claim(loss=35.08), _training([0.92] * 3, test_loss=(0.27, 0.28, 0.27),
-                                                            raw_loss=(34.0, 34.5, 35.0)))
-    assert v.verdict == "does not hold" and any("0..255" in r for r in v.reasons)
-    v = evaluation.judge_claim(Claim(loss=35.08), _training([0.92] * 3, test_loss=(0.27, 0.28, 0.27),
-                                                            raw_loss=(3.0, 3.1, 3.2)))
-    assert not any("0..255" in r for r in v.reasons)
+def test_seeds_to_reach_a_width():
+    # s = 0.003, width 0.01: n = 3 gives 4.3027·0.003·1.1547 = 0.0149, n = 4: 3.1824·0.003·1.1180 = 0.01067,
+    # n = 5: 2.7764·0.003·1.0954 = 0.00912 → 5
+    assert stats.seeds_to_reach(0.003, 0.01) == 5
+    assert stats.prediction_half_width(0.003, 4) > 0.01 >= stats.prediction_half_width(0.003, 5)
+    # the half-width never falls below 1.96 s: s = 0.006 never reaches 0.01
+    assert stats.seeds_to_reach(0.006, 0.01) is None
+    assert stats.seeds_to_reach(0.0, 0.01) == 2
+
+
+def test_a_claim_inside_the_prediction_interval_is_consistent():
+    # mean 0.981, s = 0.002: half-width 0.0099365; 0.9781 is 0.0029 away → consistent
+    v = evaluation.judge_claim(Claim(accuracy=0.9781), _training([0.979, 0.981, 0.983]), RULE)
+    c = v.checks[0]
+    assert v.verdict == "consistent" and c.outcome == "consistent"
+    assert c.half_width == pytest.approx(0.0099365, abs=1e-7) and c.rounding == pytest.approx(0.00005)
+    assert (c.low, c.high) == pytest.approx((0.981 - 0.0099365, 0.981 + 0.0099365), abs=1e-7)
+
+
+def test_the_edge_of_the_interval_widened_by_the_printed_rounding():
+    values = [0.979, 0.981, 0.983]  # mean 0.981, half-width 0.00993655
+    assert stats.prediction_half_width(0.002, 3) == pytest.approx(0.00993655, abs=1e-8)
+    # 0.99094 (rounding 0.000005) is 0.00994 away: inside 0.00993655 + 0.000005; 0.99095 is not
+    assert evaluation.check_quantity("test accuracy", 0.99094, values, RULE).outcome == "consistent"
+    assert evaluation.check_quantity("test accuracy", 0.99095, values, RULE).outcome == "not consistent"
+    # the printed rounding counts: 0.991 may stand for up to 0.9915, 0.01 away: inside 0.0099 + 0.0005
+    assert evaluation.check_quantity("test accuracy", 0.991, values, RULE).outcome == "consistent"
+    assert evaluation.check_quantity("test accuracy", 0.9915, values, RULE).outcome == "not consistent"
+
+
+def test_a_claim_outside_the_interval_is_not_consistent_and_says_by_how_much():
+    v = evaluation.judge_claim(Claim(accuracy=0.8874), _training([0.975, 0.976, 0.977]), RULE)
+    c = v.checks[0]
+    assert v.verdict == "not consistent" and c.why.startswith("below the interval by 0.08")
+
+
+def test_a_wide_interval_is_inconclusive_and_says_how_many_seeds_would_decide():
+    # s = 0.003: half-width 0.0149 > margin 0.01; 5 seeds at this spread would decide
+    v = evaluation.judge_claim(Claim(accuracy=0.98), _training([0.977, 0.980, 0.983]), RULE)
+    c = v.checks[0]
+    assert v.verdict == "inconclusive" and c.seeds_needed == 5 and "5 seeds" in c.why
+    # one seed: no spread, inconclusive whatever the claim is
+    one = evaluation.check_quantity("test accuracy", 0.98, [0.98], RULE)
+    assert one.outcome == "inconclusive" and one.seeds_needed is None and "at least 2" in one.why
+    # a spread larger than the margin can never decide
+    wide = evaluation.check_quantity("test accuracy", 0.98, [0.97, 0.98, 0.99], RULE)
+    assert wide.outcome == "inconclusive" and wide.seeds_needed is None and "no number of seeds" in wide.why
+
+
+def test_the_loss_margin_is_a_share_of_the_claim():
+    c = evaluation.check_quantity("test loss", 0.07, [0.080, 0.083, 0.087], RULE)
+    assert c.margin == pytest.approx(0.0175)
+
+
+def test_several_checks_combine_worst_first():
+    t = _training([0.979, 0.981, 0.983], test_loss=(0.08, 0.081, 0.082))
+    assert evaluation.judge_claim(Claim(accuracy=0.98, loss=0.081), t, RULE).verdict == "consistent"
+    assert evaluation.judge_claim(Claim(accuracy=0.98, loss=0.5), t, RULE).verdict == "not consistent"
+
+
+def test_another_protocol_shows_the_checks_but_gives_no_verdict():
+    t = _training([0.979, 0.981, 0.983])
+    v = evaluation.judge_claim(Claim(accuracy=0.9781, protocol="test"), t, RULE)
+    assert v.verdict == "other protocol" and v.outcome == "consistent" and not v.judged_here
+    v = evaluation.judge_claim(Claim(accuracy=0.9781, protocol="test"), _training([0.979, 0.981, 0.983],
+                                                                                  validation_on="test"), RULE)
+    assert v.verdict == "consistent" and v.judged_here
+
+
+def test_training_accuracy_is_named_only_when_the_claim_is_consistent_with_it():
+    v = evaluation.judge_claim(Claim(accuracy=0.9996), _training([0.976, 0.977, 0.978],
+                                                                 train_acc=[0.9995, 0.9996, 0.9997]), RULE)
+    assert v.verdict == "not consistent" and any("training data" in r for r in v.reasons)
+    assert [c.quantity for c in v.explanations] == ["training accuracy"]
+    # several standard deviations above our training accuracy: no such reason
+    v = evaluation.judge_claim(Claim(accuracy=0.9996), _training([0.976, 0.977, 0.978],
+                                                                 train_acc=[0.990, 0.991, 0.992]), RULE)
+    assert v.explanations[0].outcome == "not consistent" and not any("training data" in r for r in v.reasons)
+    # below our test accuracy: training data is never the explanation
+    v = evaluation.judge_claim(Claim(accuracy=0.90), _training([0.976, 0.977, 0.978], train_acc=[0.99] * 3), RULE)
+    assert not v.explanations and not any("training" in r for r in v.reasons)
+
+
+def test_unscaled_pixels_explain_both_numbers_only_when_they_match():
+    t = _training([0.92, 0.921, 0.922], test_loss=(0.27, 0.28, 0.27), raw_loss=(34.0, 34.5, 35.0),
+                  raw_acc=(0.909, 0.91, 0.911))
+    v = evaluation.judge_claim(Claim(accuracy=0.91, loss=35.08), t, RULE)
+    assert v.verdict == "not consistent"
+    assert {c.quantity: c.outcome for c in v.explanations} == {"unscaled test accuracy": "consistent",
+                                                               "unscaled test loss": "consistent"}
+    assert any("0..255" in r and "accuracy 0.91" in r and "loss 35.08" in r for r in v.reasons)
+    # the loss matches, the accuracy does not: the reason says which
+    t = _training([0.92, 0.921, 0.922], test_loss=(0.27, 0.28, 0.27), raw_loss=(34.0, 34.5, 35.0),
+                  raw_acc=(0.60, 0.61, 0.62))
+    v = evaluation.judge_claim(Claim(accuracy=0.91, loss=35.08), t, RULE)
+    text = " ".join(v.reasons)
+    assert "loss 35.08" in text and "accuracy is not explained" in text
+    # no match: no reason
+    t = _training([0.92] * 3, test_loss=(0.27, 0.28, 0.27), raw_loss=(3.0, 3.1, 3.2))
+    assert not any("0..255" in r for r in evaluation.judge_claim(Claim(loss=35.08), t, RULE).reasons)
 
 
 def test_dead_units_sigmoid_outputs_and_test_validation_are_reported():
-    v = evaluation.judge_claim(Claim(), _training([0.9] * 3, dead=(0, 2, 1), prob_sum=2.5, validation_on="test"))
+    v = evaluation.judge_claim(Claim(), _training([0.9] * 3, dead=(0, 2, 1), prob_sum=2.5, validation_on="test"), RULE)
     assert v.verdict == "no claim"
     text = " ".join(v.reasons)
-    assert "hidden_2 (10 units)" in text and "seed 1: 2 (test accuracy 0.9000)" in text
+    assert "hidden_2 (10 units)" in text and "in 2 of 3 seeds" in text and "seed 1: 2 (test accuracy 0.9000)" in text
+    assert "seed 0:" not in text  # no unit died with seed 0
     assert "sum to 2.500" in text
     assert "validated on the test set" in text
 
 
-def test_metrics_file_has_the_declared_keys():
+def test_zero_dead_units_are_no_reason():
+    v = evaluation.judge_claim(Claim(accuracy=0.8874), _training([0.975, 0.976, 0.977], dead=(0, 0, 0)), RULE)
+    assert not any("Dead ReLU" in r for r in v.reasons)
+    assert any("No unit of the narrowest layer hidden_2" in r for r in v.reasons)
+
+
+def test_metrics_file_lets_every_verdict_be_recomputed():
     t = _training([0.97, 0.98, 0.99])
-    m = evaluation.metrics(t, evaluation.judge_claim(Claim(accuracy=0.98), t))
-    assert set(m) >= {"test_accuracy", "test_loss", "val_accuracy", "train_accuracy", "seeds", "claim"}
+    m = evaluation.metrics(t, evaluation.judge_claim(Claim(accuracy=0.98), t, RULE))
+    assert set(m) >= {"test_accuracy", "test_loss", "val_accuracy", "train_accuracy", "unscaled_test_accuracy",
+                      "unscaled_test_loss", "seeds", "claim", "split"}
     assert m["test_accuracy"] == {"mean": 0.98, "std": 0.01}
-    assert m["claim"]["verdict"] == "holds" and m["claim"]["test_accuracy"]["holds"] is True
-    assert list(m["seeds"]) == ["0", "1", "2"]
+    check = m["claim"]["checks"]["test_accuracy"]
+    assert m["claim"]["verdict"] == "inconclusive" and check["seeds_needed"] is None  # s = 0.01 ≥ margin / 1.96
+    assert check["half_width"] == pytest.approx(round(stats.prediction_half_width(0.01, 3), 6))
+    assert m["claim"]["rule"] == {"confidence": 0.95, "accuracy_margin": 0.01, "loss_margin": 0.25}
+    assert m["claim"]["protocol"]["source"] == "split" and m["claim"]["protocol"]["run"] == "split"
+    assert list(m["seeds"]) == ["0", "1", "2"] and set(m["seeds"]["0"]) >= {"test_accuracy", "train_accuracy",
+                                                                            "unscaled_test_accuracy", "dead_units"}
 
 
 def test_dead_units_of_a_wide_layer_are_not_blamed():
     t = _training([0.9] * 3, dead=(1, 2, 0), cfg=_cfg(hidden=[300, 100]))
-    assert not any("Dead ReLU" in r for r in evaluation.judge_claim(Claim(accuracy=0.9), t).reasons)
+    assert not any("Dead ReLU" in r for r in evaluation.judge_claim(Claim(accuracy=0.9), t, RULE).reasons)

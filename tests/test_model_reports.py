@@ -20,8 +20,8 @@ from tests.conftest import PROFILE_MODEL, PROFILE_MODELS, PROFILE_TRAINING, REPO
 
 pytestmark = pytest.mark.slow
 
-METRIC_KEYS = {"test_accuracy", "test_loss", "val_accuracy", "train_accuracy", "unscaled_test_loss",
-               "seeds", "repeats", "epochs", "images", "validation_on", "claim"}
+METRIC_KEYS = {"test_accuracy", "test_loss", "val_accuracy", "train_accuracy", "unscaled_test_accuracy",
+               "unscaled_test_loss", "seeds", "repeats", "epochs", "images", "validation_on", "split", "claim"}
 
 
 @pytest.mark.parametrize("name", PROFILE_MODELS)
@@ -36,7 +36,13 @@ def test_model_stage_writes_report_metrics_curves_and_model(built_project, name)
     accs = [s["test_accuracy"] for s in m["seeds"].values()]
     assert m["test_accuracy"]["mean"] == pytest.approx(np.mean(accs), abs=1e-6)
     assert m["test_accuracy"]["std"] == pytest.approx(np.std(accs, ddof=1), abs=1e-6)
-    assert m["claim"]["verdict"] in ("holds", "does not hold")
+    cfg = config.load_params(root / "params.yaml").models[name]
+    same_protocol = cfg.claimed.protocol == cfg.validation
+    assert m["claim"]["verdict"] in (("consistent", "not consistent", "inconclusive") if same_protocol
+                                     else ("other protocol",))
+    assert m["claim"]["protocol"] == {"source": cfg.claimed.protocol, "run": "split",
+                                      "run_text": f"fitted on {n - n // 10:,} training images, validated on "
+                                                  f"{n // 10:,} held-out training images"}
     with open(root / f"reports/plots/{name}.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == PROFILE_MODEL["epochs"]
@@ -53,7 +59,9 @@ def test_model_report_shows_every_section(built_project):
     assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", []))
     html = (root / "reports/html/02_model_report_r0_deep.html").read_text()
     for text in ("Deep funnel with a 10-unit ReLU layer (R0)", "(784 inputs + 1 bias) × 512 units", "569600",
-                 "Claimed vs measured (R0)", "0.8874", "seed 0:", "Per class: precision", "most confident",
+                 "Claimed vs measured (R0)", "0.8874", "95 % prediction interval for one new run",
+                 "Student's t with n − 1 degrees of freedom (n = 2 seeds: t = 12.706)", "Same protocol",
+                 "Per class: precision", "most confident",
                  "Your own images", "reports/metrics/r0_deep.json"):
         assert text in html, text
     # curves, confusion matrix, class scores, first images, mistakes, own images

@@ -89,6 +89,30 @@ class Claim(_Section):
     accuracy: float | None = Field(None, ge=0, le=1)
     loss: float | None = Field(None, ge=0)
     note: str = ""
+    protocol: Literal["split", "test"] = Field("split", description=(
+        "how the source validated: split = on held-out training images, test = fitted on every "
+        "training image and validated on the test set; the claim is judged only by a configuration "
+        "with the same `validation`, the others show it for reference"))
+
+
+class VerdictParams(_Section):
+    """``verdicts``: the rule that checks a source's printed number against our runs.
+
+    A claim is *consistent* when it lies inside the ``confidence`` prediction interval for one
+    new run (t with n−1 degrees of freedom from our n seeds), widened by the rounding of the
+    printed number; *not consistent* when it lies outside; *inconclusive* when it lies inside
+    but the interval is wider than the margin (it would admit numbers that differ by more).
+    """
+
+    confidence: float = Field(0.95, ge=0.5, le=0.999, description=(
+        "coverage of the prediction interval; from 0.5 to 0.999: beyond that, a few seeds give an "
+        "interval wider than any accuracy range"))
+    accuracy_margin: float = Field(0.01, gt=0, le=0.5, description=(
+        "widest accuracy interval half-width that still decides (0.01 = one percentage point); at "
+        "most 0.5: half of the accuracy scale"))
+    loss_margin: float = Field(0.25, gt=0, le=10, description=(
+        "widest loss interval half-width that still decides, as a share of the claimed loss "
+        "(0.25 = a quarter); at most 10"))
 
 
 class Execution(_Section):
@@ -239,7 +263,7 @@ class SweepParams(_Section):
         return self
 
 
-SECTIONS = ("data", "explore", "training", "models", "classical", "sweep")
+SECTIONS = ("data", "explore", "training", "models", "verdicts", "classical", "sweep")
 
 
 class Params(_Section):
@@ -251,6 +275,7 @@ class Params(_Section):
     training: TrainingParams
     models: dict[ConfigName, ModelConfig] = Field(min_length=1, max_length=1000, description=(
         "at least one configuration (dvc.yaml's model@NAME stages); at most 1,000: each is a DVC stage"))
+    verdicts: VerdictParams
     classical: ClassicalParams
     sweep: SweepParams
 

@@ -53,3 +53,33 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.nd
     from sklearn.metrics import confusion_matrix
 
     return confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))
+
+
+# --------------------------------------------------------------------------- one new run
+
+
+def t_quantile(probability: float, df: int) -> float:
+    """Quantile of Student's t with ``df`` degrees of freedom (t_{0.975, 2} = 4.3027)."""
+    from scipy import stats as sps
+
+    return float(sps.t.ppf(probability, df))
+
+
+def prediction_half_width(std: float, n: int, confidence: float = 0.95) -> float:
+    """Half-width of the ``confidence`` prediction interval for ONE new value, from ``n`` values
+    with sample std ``std``: t_{(1+c)/2, n-1} · s · √(1 + 1/n). Infinite for n < 2 (no spread known)."""
+    if n < 2:
+        return float("inf")
+    return t_quantile(0.5 + confidence / 2, n - 1) * std * (1.0 + 1.0 / n) ** 0.5
+
+
+def seeds_to_reach(std: float, width: float, confidence: float = 0.95, most: int = 1000) -> int | None:
+    """The fewest values (≥ 2) whose prediction half-width, at this ``std``, is at most ``width``;
+    None when even ``most`` values are not enough (the half-width never falls below
+    z_{(1+c)/2} · s, the spread of one run itself)."""
+    if std == 0:
+        return 2
+    for n in range(2, most + 1):
+        if prediction_half_width(std, n, confidence) <= width:
+            return n
+    return None

@@ -13,8 +13,8 @@ import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
 from pipeline.core import fileio, paths
-from pipeline.core.config import Claim
-from pipeline.core.stats import mean_std, rounded_stat, sample_std
+from pipeline.core.config import Claim, VerdictParams
+from pipeline.core.stats import mean_std, prediction_half_width, rounded_stat, sample_std, seeds_to_reach
 
 
 # --------------------------------------------------------------------------- rounding
@@ -77,63 +77,155 @@ def confident_mistakes(probabilities: np.ndarray, y_true: np.ndarray, k: int) ->
 
 # --------------------------------------------------------------------------- claims
 
+OUTCOMES = ("consistent", "not consistent", "inconclusive")
+# each quantity a claim is checked against → the SeedRun attribute (and metrics key) that holds it
+QUANTITY_FIELD = {"test accuracy": "test_accuracy", "test loss": "test_loss", "training accuracy": "train_accuracy",
+                  "unscaled test accuracy": "unscaled_test_accuracy", "unscaled test loss": "unscaled_test_loss"}
 
-@dataclasses.dataclass
+
+@dataclasses.dataclass(frozen=True)
 class ClaimCheck:
-    """One claimed number against our measurement over seeds."""
+    """One printed number against our per-seed values of one quantity, by ``VerdictParams``'s rule."""
 
-    quantity: str  # "test accuracy" or "test loss"
+    quantity: str  # "test accuracy", "test loss", "training accuracy", "unscaled test accuracy", …
     claimed: float
-    measured: float  # mean over seeds
-    std: float
-    tolerance: float
-    holds: bool
+    values: tuple[float, ...]  # one per seed
+    confidence: float
+    half_width: float  # of the prediction interval for one new run (inf for one seed)
+    rounding: float  # half a unit of the claim's last printed digit
+    margin: float  # the widest half-width that still decides
+    outcome: str  # one of OUTCOMES
+    seeds_needed: int | None  # inconclusive: seeds whose interval would be narrower than the margin
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return mean_std(self.values)[0]
+
+    @property
+    def std(self) -> float:
+        return mean_std(self.values)[1]
+
+    @property
+    def low(self) -> float:
+        return self.mean - self.half_width
+
+    @property
+    def high(self) -> float:
+        return self.mean + self.half_width
+
+    @property
+    def why(self) -> str:
+        """The outcome in words, with its numbers."""
+        if self.outcome == "consistent":
+            return "inside the interval"
+        if self.outcome == "not consistent":
+            side = "above" if self.claimed > self.mean else "below"
+            return f"{side} the interval by {abs(self.claimed - self.mean) - self.half_width - self.rounding:.4g}"
+        if self.n < 2:
+            return "one seed measures no spread: at least 2 seeds are needed"
+        if self.seeds_needed is None:
+            return (f"the interval (± {self.half_width:.4g}) is wider than the margin ± {self.margin:.4g}, and "
+                    "no number of seeds narrows it enough: single runs vary by more than the margin")
+        return (f"the interval (± {self.half_width:.4g}) is wider than the margin ± {self.margin:.4g}; "
+                f"{self.seeds_needed} seeds at this spread would decide")
 
 
-@dataclasses.dataclass
-class Verdict:
-    verdict: str  # "holds", "does not hold", "no claim"
-    checks: list[ClaimCheck]
-    reasons: list[str]
-    source_note: str
+def margin_for(quantity: str, claimed: float, rule: VerdictParams) -> float:
+    """The margin of a quantity: absolute for accuracies, a share of the claim for losses."""
+    return rule.accuracy_margin if "accuracy" in quantity else rule.loss_margin * claimed
 
 
-def _tolerance(claimed: float, std: float) -> float:
-    """A claim holds within 2 standard deviations of our mean, widened by its printed rounding."""
-    return max(2.0 * std, printed_resolution(claimed))
+def check_quantity(quantity: str, claimed: float, values, rule: VerdictParams) -> ClaimCheck:
+    """One claimed number against our per-seed ``values``.
+
+    Consistent: ``|claimed − mean| ≤ h + r``, with h = t_{(1+c)/2, n−1} · s · √(1 + 1/n) the
+    half-width of the prediction interval for one new run and r the claim's printed rounding;
+    not consistent: outside that; inconclusive: inside, but h is wider than the margin (or there
+    is a single seed).
+    """
+    values = tuple(float(v) for v in values)
+    m, sd = mean_std(values)
+    half = prediction_half_width(sd, len(values), rule.confidence)
+    rounding = printed_resolution(claimed)
+    margin = margin_for(quantity, claimed, rule)
+    needed = None
+    if abs(claimed - m) > half + rounding:
+        outcome = "not consistent"
+    elif half > margin:
+        outcome = "inconclusive"
+        needed = seeds_to_reach(sd, margin, rule.confidence) if len(values) > 1 else None
+    else:
+        outcome = "consistent"
+    return ClaimCheck(quantity, float(claimed), values, rule.confidence, half, rounding, margin, outcome, needed)
 
 
-def check_quantity(quantity: str, claimed: float, values: list[float]) -> ClaimCheck:
-    """One claimed number against our per-seed ``values``."""
-    m, s = mean_std(values)
-    tol = _tolerance(claimed, s)
-    return ClaimCheck(quantity, claimed, m, s, tol, abs(claimed - m) <= tol)
+def combined(checks: list[ClaimCheck]) -> str:
+    """Not consistent if any check is, else inconclusive if any is, else consistent."""
+    outcomes = {c.outcome for c in checks}
+    for outcome in ("not consistent", "inconclusive"):
+        if outcome in outcomes:
+            return outcome
+    return "consistent"
 
 
-def accuracy_reasons(check: ClaimCheck, fits) -> list[str]:
-    """Why a claimed accuracy is off: is it the size of our training accuracy?"""
-    train_m, train_s = mean_std(r.train_accuracy for r in fits.runs)
-    out = [f"Claimed accuracy {check.claimed:.4f}, measured {check.measured:.4f} ± {check.std:.4f} "
-           f"over {len(fits.runs)} seeds (difference {check.claimed - check.measured:+.4f})."]
-    if check.claimed > check.measured and abs(check.claimed - train_m) < abs(check.claimed - check.measured):
-        out.append(f"The claim is closer to our training accuracy ({train_m:.4f} ± {train_s:.4f}) "
-                   "than to our test accuracy: it was most likely measured on training data.")
-    return out
+def protocol_text(validation: str, n_fit: int, n_val: int) -> str:
+    """How a run used the data, in words."""
+    if validation == "test":
+        return f"fitted on all {n_fit:,} training images, validated on the TEST set"
+    return f"fitted on {n_fit:,} training images, validated on {n_val:,} held-out training images"
 
 
-def loss_reasons(check: ClaimCheck, fits) -> list[str]:
-    """Why a claimed loss is off: is it the size of our loss on unscaled test pixels?"""
-    raw_m, _ = mean_std(r.unscaled_test_loss for r in fits.runs)
-    out = [f"Claimed loss {check.claimed:g}, measured {check.measured:.4f} ± {check.std:.4f}."]
-    if check.claimed > 2 * check.measured and 0.5 <= check.claimed / raw_m <= 2.0:
-        out.append(f"Evaluating our trained models on the test images left at 0..255 (not divided "
-                   f"by 255) gives loss {raw_m:.2f}, the size of the claim: the test set was most "
-                   "likely not scaled like the training set.")
-    return out
+def source_protocol_text(protocol: str) -> str:
+    return ("fitted on every training image and validated on the test set" if protocol == "test"
+            else "validated on held-out training images")
+
+
+def accuracy_explanations(claimed: float, fits, rule: VerdictParams) -> tuple[list[ClaimCheck], list[str]]:
+    """A claimed accuracy above ours: is it our training accuracy (by the same rule)?"""
+    train_acc = [r.train_accuracy for r in fits.runs]
+    if any(v is None for v in train_acc) or claimed <= mean_std(r.test_accuracy for r in fits.runs)[0]:
+        return [], []
+    check = check_quantity("training accuracy", claimed, train_acc, rule)
+    reasons = []
+    if check.outcome == "consistent":
+        reasons.append(f"The claim {claimed:g} lies inside the prediction interval of our training accuracy "
+                       f"({check.low:.4f}–{check.high:.4f}): it was most likely measured on the training data.")
+    return [check], reasons
+
+
+def unscaled_explanations(claim: Claim, fits, rule: VerdictParams) -> tuple[list[ClaimCheck], list[str]]:
+    """Both printed numbers against our models evaluated on test pixels left at 0..255."""
+    runs = fits.runs
+    if any(r.unscaled_test_loss is None or r.unscaled_test_accuracy is None for r in runs):
+        return [], []
+    checks = []
+    if claim.accuracy is not None:
+        checks.append(check_quantity("unscaled test accuracy", claim.accuracy,
+                                     [r.unscaled_test_accuracy for r in runs], rule))
+    if claim.loss is not None:
+        checks.append(check_quantity("unscaled test loss", claim.loss, [r.unscaled_test_loss for r in runs], rule))
+    fitting = [c for c in checks if c.outcome == "consistent"]
+    if not fitting:
+        return checks, []
+    named = " and ".join(f"{c.quantity.removeprefix('unscaled test ')} {c.claimed:g} (ours {c.mean:.4g})"
+                         for c in fitting)
+    others = [c for c in checks if c.outcome != "consistent"]
+    text = (f"Our trained models evaluated on the test images left at 0..255 (not divided by 255) give a "
+            f"printed {named} inside the prediction interval: the test set was most likely not scaled like "
+            "the training set.")
+    if others:
+        text += " " + "; ".join(f"The {c.quantity.removeprefix('unscaled test ')} is not explained this way "
+                                f"(ours {c.mean:.4g}, {c.outcome})" for c in others) + "."
+    return checks, [text]
 
 
 def dead_unit_reasons(fits) -> list[str]:
-    """Dead ReLU units in the narrowest hidden layer, when that layer is narrow or many died."""
+    """Dead ReLU units in the narrowest hidden layer, for the seeds where some died (a narrow
+    layer or a tenth of its units)."""
     cfg, runs = fits.config, fits.runs
     narrow = min(range(len(cfg.hidden)), key=lambda i: cfg.hidden[i])
     layer, width = f"hidden_{narrow + 1}", cfg.hidden[narrow]
@@ -141,9 +233,13 @@ def dead_unit_reasons(fits) -> list[str]:
     outputs = runs[0].test_probabilities.shape[1]
     if any(d is None for d in dead) or not (width <= 2 * outputs or max(dead) >= 0.1 * width):
         return []
-    per_seed = ", ".join(f"seed {r.seed}: {d} (test accuracy {r.test_accuracy:.4f})" for r, d in zip(runs, dead))
-    return [f"Dead ReLU units in the narrowest layer {layer} ({width} units), never active on "
-            f"any test image: {per_seed}."
+    died = [(r, d) for r, d in zip(runs, dead) if d > 0]
+    if not died:
+        return [f"No unit of the narrowest layer {layer} ({width} units) died in any of our {len(runs)} seeds "
+                "(each one is active on some test image)."]
+    per_seed = ", ".join(f"seed {r.seed}: {d} (test accuracy {r.test_accuracy:.4f})" for r, d in died)
+    return [f"Dead ReLU units in the narrowest layer {layer} ({width} units), never active on any test image, "
+            f"in {len(died)} of {len(runs)} seeds: {per_seed}."
             + (f" With only {width} units before the {outputs} outputs, every dead unit removes "
                "one of the few directions that reach the output." if width <= 2 * outputs else "")]
 
@@ -158,56 +254,103 @@ def output_sum_reasons(fits) -> list[str]:
             f"the {fits.config.output_activation} output is used with a softmax-style loss."]
 
 
-def judge_claim(claim: Claim, fits) -> Verdict:
-    """Compare the source's printed numbers with ours; explain differences with measurements.
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    verdict: str  # an outcome, "no claim", or "other protocol" (judged by a same-protocol run)
+    outcome: str  # the combined outcome of ``checks`` ("no claim" without checks)
+    checks: list[ClaimCheck]  # the printed numbers against our test numbers
+    explanations: list[ClaimCheck]  # the printed numbers against other measurements of ours
+    reasons: list[str]
+    source_note: str
+    protocol: str  # the source's (``claimed.protocol``)
+    run_protocol: str  # this run's (``validation``)
+    run_protocol_text: str
+    rule: VerdictParams
 
-    Every reason is computed from this run: training accuracy (was the claim measured on the
-    training data?), the loss on unscaled test pixels (was the test set left at 0..255?),
-    dead ReLU units in the narrowest layer, output probabilities that do not sum to 1
-    (sigmoid output with a softmax loss), and where the source validated.
+    @property
+    def judged_here(self) -> bool:
+        return self.protocol == self.run_protocol
+
+
+def judge_claim(claim: Claim, fits, rule: VerdictParams) -> Verdict:
+    """Compare the source's printed numbers with ours by ``rule``; explain differences with measurements.
+
+    The verdict belongs to a run with the source's protocol (``claim.protocol`` equal to the
+    configuration's ``validation``); a run with another protocol shows the same checks as
+    ``other protocol``. Every reason is measured in this run and given only where it applies:
+    a claim inside the interval of our training accuracy (tried when a claimed accuracy above ours
+    is not consistent), or of our numbers on unscaled test pixels (tried, for both printed
+    numbers, when the printed loss is not consistent); dead ReLU units where some died; outputs that do not sum to 1; a test-set validation.
     """
-    checks, reasons = [], []
+    checks, explanations, reasons = [], [], []
     if claim.accuracy is not None:
-        checks.append(check_quantity("test accuracy", claim.accuracy, [r.test_accuracy for r in fits.runs]))
-        if not checks[-1].holds:
-            reasons += accuracy_reasons(checks[-1], fits)
+        checks.append(check_quantity("test accuracy", claim.accuracy, [r.test_accuracy for r in fits.runs], rule))
     if claim.loss is not None:
-        checks.append(check_quantity("test loss", claim.loss, [r.test_loss for r in fits.runs]))
-        if not checks[-1].holds:
-            reasons += loss_reasons(checks[-1], fits)
+        checks.append(check_quantity("test loss", claim.loss, [r.test_loss for r in fits.runs], rule))
+    if any(c.outcome == "not consistent" for c in checks):
+        acc = next((c for c in checks if c.quantity == "test accuracy" and c.outcome == "not consistent"), None)
+        if acc is not None:
+            extra, why = accuracy_explanations(acc.claimed, fits, rule)
+            explanations += extra
+            reasons += why
+        if any(c.quantity == "test loss" and c.outcome == "not consistent" for c in checks):
+            extra, why = unscaled_explanations(claim, fits, rule)  # a loss far off: were pixels left unscaled?
+            explanations += extra
+            reasons += why
     reasons += dead_unit_reasons(fits) + output_sum_reasons(fits)
     if fits.validation_on == "test":
         reasons.append("This run validated on the test set, as the source did: its validation curve "
                        "is a test curve, so the test set was not held out.")
-    if not checks:
-        verdict = "no claim"
-    else:
-        verdict = "holds" if all(c.holds for c in checks) else "does not hold"
-    return Verdict(verdict=verdict, checks=checks, reasons=reasons, source_note=claim.note)
+    outcome = combined(checks) if checks else "no claim"
+    verdict = outcome if not checks or claim.protocol == fits.validation_on else "other protocol"
+    return Verdict(verdict=verdict, outcome=outcome, checks=checks, explanations=explanations, reasons=reasons,
+                   source_note=claim.note, protocol=claim.protocol, run_protocol=fits.validation_on,
+                   run_protocol_text=protocol_text(fits.validation_on, fits.n_fit, fits.n_val), rule=rule)
+
+
+def check_record(c: ClaimCheck) -> dict:
+    """A check for the metrics file (rounded: deterministic text)."""
+    return {"claimed": c.claimed, "mean": round(c.mean, 6), "std": round(c.std, 6), "n": c.n,
+            "half_width": round(c.half_width, 6) if c.n > 1 else None, "rounding": c.rounding,
+            "margin": round(c.margin, 6), "outcome": c.outcome, "seeds_needed": c.seeds_needed}
+
+
+def claim_record(v: Verdict) -> dict:
+    """The claim part of the metrics file."""
+    key = lambda c: QUANTITY_FIELD[c.quantity]  # noqa: E731
+    return {"verdict": v.verdict, "outcome": v.outcome,
+            "protocol": {"source": v.protocol, "run": v.run_protocol, "run_text": v.run_protocol_text},
+            "rule": v.rule.model_dump(),
+            "checks": {key(c): check_record(c) for c in v.checks},
+            "explanations": {key(c): check_record(c) for c in v.explanations}}
 
 
 # --------------------------------------------------------------------------- files DVC tracks
 
 
 def metrics(fits, verdict: Verdict) -> dict:
-    """The metrics file of one configuration (deterministic: no times, no dates)."""
+    """The metrics file of one configuration (deterministic: no times, no dates), with every
+    seed's values, so that each verdict can be recomputed from the file alone."""
     runs = fits.runs
+    per_seed = tuple(QUANTITY_FIELD.values())
     return {
         "test_accuracy": rounded_stat(r.test_accuracy for r in runs),
         "test_loss": rounded_stat(r.test_loss for r in runs),
         "val_accuracy": rounded_stat(r.history["val_accuracy"][-1] for r in runs),
         "train_accuracy": rounded_stat(r.train_accuracy for r in runs),
+        "unscaled_test_accuracy": rounded_stat(r.unscaled_test_accuracy for r in runs),
         "unscaled_test_loss": rounded_stat(r.unscaled_test_loss for r in runs),
-        "seeds": {str(r.seed): {"test_accuracy": round(r.test_accuracy, 6), "test_loss": round(r.test_loss, 6)}
+        "seeds": {str(r.seed): {**{k: round(getattr(r, k), 6) for k in per_seed},
+                                "val_accuracy": round(r.history["val_accuracy"][-1], 6),
+                                "dead_units": dict(sorted(r.dead_units.items()))}
                   for r in runs},
         "repeats": len(runs),
         "epochs": fits.config.epochs,
         "images": {"fit": fits.n_fit, "validation": fits.n_val, "test": fits.n_test},
         "validation_on": fits.validation_on,
-        "claim": {
-            "verdict": verdict.verdict,
-            **{c.quantity.replace(" ", "_"): {"claimed": c.claimed, "holds": c.holds} for c in verdict.checks},
-        },
+        "split": "one stratified split of the training images per seed, drawn with that seed"
+                 if fits.validation_on == "split" else "none: validated on the test set",
+        "claim": claim_record(verdict),
     }
 
 

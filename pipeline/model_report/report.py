@@ -8,13 +8,15 @@ import jinja2
 import keras
 import pandas as pd
 
-from pipeline.core.config import ModelConfig
-from pipeline.model_report.evaluation import Verdict
+from pipeline.core.config import ModelConfig, VerdictParams
+from pipeline.core.stats import t_quantile
+from pipeline.model_report.evaluation import Verdict, source_protocol_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-_COLOURS = {"holds": ("#15803d", "#f0fdf4"), "does not hold": ("#b91c1c", "#fef2f2"),
-            "no claim": ("#475569", "#f8fafc")}
+_COLOURS = {"consistent": ("#15803d", "#f0fdf4", "holds"), "not consistent": ("#b91c1c", "#fef2f2", "fails"),
+            "inconclusive": ("#b45309", "#fffbeb", "open"), "other protocol": ("#1d4ed8", "#eff6ff", "other"),
+            "no claim": ("#475569", "#f8fafc", "none")}
 
 
 def _env() -> jinja2.Environment:
@@ -23,11 +25,24 @@ def _env() -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True)
 
 
+def rule_text(rule: VerdictParams, n: int) -> str:
+    """The verdict rule in words, with the t quantile of ``n`` seeds."""
+    c = rule.confidence
+    t = f"{t_quantile(0.5 + c / 2, n - 1):.3f}" if n > 1 else "undefined"
+    return (f"a claim is consistent when it lies inside the {100 * c:g} % prediction interval for one new run, "
+            f"mean ± t·s·√(1 + 1/n) with t the {(0.5 + c / 2):g} quantile of Student's t with n − 1 degrees of "
+            f"freedom (n = {n} seeds: t = {t}), widened by half a unit of the printed number's last digit; "
+            f"not consistent outside it (a faithful reproduction lands outside about {100 * (1 - c):g} % of the "
+            f"time); inconclusive when inside but the interval's half-width exceeds the margin (accuracy "
+            f"± {rule.accuracy_margin:g}, loss ± {100 * rule.loss_margin:g} % of the claim).")
+
+
 def claim_box(verdict: Verdict, source: str, repeats: int) -> str:
     """The claimed-vs-measured box (HTML)."""
-    colour, background = _COLOURS[verdict.verdict]
-    return _env().get_template("claim_box.html.j2").render(v=verdict, source=source, repeats=repeats,
-                                                           colour=colour, background=background)
+    colour, background, css = _COLOURS[verdict.verdict]
+    return _env().get_template("claim_box.html.j2").render(
+        v=verdict, source=source, repeats=repeats, colour=colour, background=background, css=css,
+        source_protocol=source_protocol_text(verdict.protocol), rule_text=rule_text(verdict.rule, repeats))
 
 
 def warning_box(text: str) -> str:
@@ -47,8 +62,9 @@ def config_table(cfg: ModelConfig) -> pd.DataFrame:
         "labels": "one-hot vectors" if cfg.one_hot else "integers 0–9",
         "epochs": cfg.epochs,
         "batch size": cfg.batch_size,
-        "validation": (f"seeded stratified split: {cfg.validation_fraction:.0%} of the training images"
-                       if cfg.validation == "split" else "the TEST set (as the source did)"),
+        "validation": (f"seeded stratified split: {cfg.validation_fraction:.0%} of the training images, "
+                       "drawn anew with each seed" if cfg.validation == "split" else "the TEST set (as the source did)"),
+        "source's protocol": source_protocol_text(cfg.claimed.protocol),
         "repeats (seeds)": f"{cfg.repeats} (seeds {cfg.seed}–{cfg.seed + cfg.repeats - 1})",
     }
     return pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=pd.Index(list(rows), name="setting"))

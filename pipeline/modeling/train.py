@@ -3,7 +3,7 @@
 Every configuration is ``Input(28, 28) → Flatten → Dense(h, activation) … → [Dropout] →
 Dense(10, output_activation)``: the architectures of the five source reports differ only in
 these values, so one builder serves them all. ``train`` fits one configuration once per
-seed on a validation split that never touches the test set, and evaluates each fit once
+seed on a validation split drawn with that seed (never the test set), and evaluates each fit once
 on the test set.
 """
 
@@ -175,19 +175,22 @@ class Prepared:
 _PREPARED: dict[tuple, Prepared] = {}  # one entry: a worker runs many fits of the same split
 
 
-def prepare(cfg: ModelConfig, ds: Dataset) -> Prepared:
-    """Scaled images and encoded labels of ``cfg``'s split.
+def prepare(cfg: ModelConfig, ds: Dataset, seed: int | None = None) -> Prepared:
+    """Scaled images and encoded labels of the split of one run.
 
-    ``validation: split`` holds out ``validation_fraction`` of the training images (seeded by
-    ``cfg.seed``); ``validation: test`` uses the test set for validation, as some sources did.
+    ``validation: split`` holds out ``validation_fraction`` of the training images, drawn with
+    the run's ``seed`` (default ``cfg.seed``): one split per seed, in the model reports as in
+    the loss sweep, so the spread over seeds includes the choice of the held-out images.
+    ``validation: test`` uses the test set for validation, as some sources did.
     """
+    seed = cfg.seed if seed is None else seed
     key = (ds.name, len(ds.y_train), len(ds.y_test), cfg.validation, cfg.validation_fraction,
-           cfg.seed if cfg.validation == "split" else None, cfg.one_hot)
+           seed if cfg.validation == "split" else None, cfg.one_hot)
     if key in _PREPARED:
         return _PREPARED[key]
     x_train, x_test = scale(ds.x_train), scale(ds.x_test)
     if cfg.validation == "split":
-        split = validation_split(ds.y_train, cfg.validation_fraction, cfg.seed)
+        split = validation_split(ds.y_train, cfg.validation_fraction, seed)
         x_fit, y_fit = x_train[split.fit], ds.y_train[split.fit]
         x_val, y_val = x_train[split.val], ds.y_train[split.val]
     else:
@@ -222,7 +225,7 @@ def fit_seed(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, seed: int,
     """Fit ``cfg`` with one seed and measure it: a pure function of its arguments (with the
     thread count and op determinism of ``settings`` applied to this process)."""
     configure_tensorflow(settings)
-    data = prepare(cfg, ds)
+    data = prepare(cfg, ds, seed)
     keras.utils.set_random_seed(seed)
     model = compile_model(build_model(cfg, num_classes=ds.num_classes), cfg, settings)
     start = time.perf_counter()

@@ -73,19 +73,30 @@ class ModelRow:
     source: str
     architecture: str
     epochs: int
+    protocol: str  # how this run used the data, in words
     claimed_accuracy: float | None
     accuracy: str  # "97.81 ± 0.12 %" or "" if not run yet
     accuracy_mean: float | None
     repeats: int
-    verdict: str
-    checks: str  # "accuracy holds, loss does not"
+    verdict: str  # an outcome, "other protocol", "no claim" or "not run"
+    checks: list[str]  # one line per claimed number: claimed, interval, outcome
     html: str
 
 
-def _checks(claim: dict) -> str:
-    parts = [f"{key.removeprefix('test_')} {'holds' if v['holds'] else 'does not'}"
-             for key, v in claim.items() if isinstance(v, dict)]
-    return ", ".join(parts) if len(parts) > 1 else ""
+def _check_line(quantity: str, c: dict) -> str:
+    """``accuracy 0.981 vs interval 0.9712–0.9838: consistent``."""
+    name = quantity.removeprefix("test_").replace("_", " ")
+    if c["half_width"] is None:
+        return f"{name} {c['claimed']:g}: {c['outcome']} (one seed)"
+    low, high = c["mean"] - c["half_width"], c["mean"] + c["half_width"]
+    return f"{name} {c['claimed']:g} vs interval {low:.4g}–{high:.4g}: {c['outcome']}"
+
+
+def _checks(claim: dict) -> list[str]:
+    lines = [_check_line(q, c) for q, c in claim.get("checks", {}).items()]
+    if claim.get("verdict") == "other protocol":
+        lines.append(f"the source's protocol differs (judged in its {claim['protocol']['source']}-validated report)")
+    return lines
 
 
 @dataclasses.dataclass
@@ -118,12 +129,13 @@ def model_rows(root: Path, params: config.Params) -> list[ModelRow]:
             name=name, title=cfg.title, source=cfg.source,
             architecture=" → ".join(map(str, [784, *cfg.hidden, 10])) + (f", dropout {cfg.dropout:g}" if cfg.dropout else ""),
             epochs=cfg.epochs,
+            protocol=m["claim"]["protocol"]["run_text"] if m else "",
             claimed_accuracy=cfg.claimed.accuracy,
             accuracy=_pct(acc),
             accuracy_mean=acc["mean"] if acc else None,
             repeats=m["repeats"] if m else cfg.repeats,
             verdict=m["claim"]["verdict"] if m else "not run",
-            checks=_checks(m["claim"]) if m else "",
+            checks=_checks(m["claim"]) if m else [],
             html=_link(files.report.html, reports) if files.report.html.is_file() else "",
         ))
     return rows
@@ -197,6 +209,7 @@ def build(root: Path | None = None) -> Path:
         models=model_rows(root, params),
         classical=classical_rows(root),
         sweep=sweep_rows(root, params),
+        rule=params.verdicts,
         dvc_plots=_link(site.dvc_plots_page, site.index.parent) if site.dvc_plots_page.is_file() else "",
         test_images=test_images(root, params),
         params_sha256=fileio.sha256_file(root / paths.PARAMS_FILE)[:12],
