@@ -64,9 +64,10 @@ def config_table(cfg: ModelConfig) -> pd.DataFrame:
         "batch size": cfg.batch_size,
         "validation": (f"seeded stratified split: {cfg.validation_fraction:.0%} of the training images, "
                        "drawn anew with each seed" if cfg.validation == "split" else "the TEST set (as the source did)"),
-        "source's protocol": source_protocol_text(cfg.claimed.protocol),
         "repeats (seeds)": f"{cfg.repeats} (seeds {cfg.seed}–{cfg.seed + cfg.repeats - 1})",
     }
+    if cfg.claimed.accuracy is not None or cfg.claimed.loss is not None:
+        rows["source's protocol (for its claim)"] = source_protocol_text(cfg.claimed.protocol)
     return pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=pd.Index(list(rows), name="setting"))
 
 
