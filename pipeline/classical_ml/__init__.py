@@ -1,1 +1,1 @@
-"""Stage ``classical``: scikit-learn models on the networks' split (notebook 03)."""
+"""Stage ``classical``: scikit-learn models on the networks' split, chosen by validation accuracy (notebook 03)."""
