@@ -102,9 +102,17 @@ def _checks(claim: dict) -> list[str]:
 @dataclasses.dataclass
 class ClassicalRow:
     name: str
-    test_accuracy: float
+    val_accuracy: float
+    test_accuracy: float | None  # the chosen model's only: the others never predicted the test set
     fit_seconds: float | None
-    predict_seconds: float | None
+    predict_seconds: float | None  # the validation images
+
+
+@dataclasses.dataclass
+class ClassicalTable:
+    rule: str  # how the model was chosen, in words, from the metrics file
+    validation_images: int
+    rows: list[ClassicalRow]
 
 
 def _link(path: Path, reports: Path) -> str:
@@ -141,14 +149,20 @@ def model_rows(root: Path, params: config.Params) -> list[ModelRow]:
     return rows
 
 
-def classical_rows(root: Path) -> list[ClassicalRow]:
+def classical_rows(root: Path) -> ClassicalTable | None:
+    """Validation accuracy of every classical model; test accuracy of the chosen one only."""
     files = paths.classical_files(root)
-    m = fileio.read_json(files.metrics) or {}
-    t = fileio.read_json(files.timing) or {}  # the same keys, with the display name
-    return [ClassicalRow(name=t.get(key, {}).get("name", key.replace("_", " ")), test_accuracy=v["test_accuracy"],
+    m = fileio.read_json(files.metrics)
+    if not m:
+        return None
+    t = fileio.read_json(files.timing) or {}  # the same keys as m["models"]
+    chosen = m["chosen"]["model"]
+    rows = [ClassicalRow(name=v["name"], val_accuracy=v["val_accuracy"],
+                         test_accuracy=m["chosen"]["test_accuracy"] if key == chosen else None,
                          fit_seconds=t.get(key, {}).get("fit_seconds"),
-                         predict_seconds=t.get(key, {}).get("predict_seconds"))
-            for key, v in m.items()]
+                         predict_seconds=t.get(key, {}).get("val_predict_seconds"))
+            for key, v in m["models"].items()]
+    return ClassicalTable(rule=m["rule"], validation_images=m["images"]["validation"], rows=rows)
 
 
 @dataclasses.dataclass
