@@ -226,3 +226,13 @@ def test_metrics_file_lets_every_verdict_be_recomputed():
 def test_dead_units_of_a_wide_layer_are_not_blamed():
     t = _training([0.9] * 3, dead=(1, 2, 0), cfg=_cfg(hidden=[300, 100]))
     assert not any("Dead ReLU" in r for r in evaluation.judge_claim(Claim(accuracy=0.9), t, RULE).reasons)
+
+
+def test_measurements_without_a_match_are_one_line_not_a_table():
+    v = evaluation.judge_claim(Claim(accuracy=0.8874, loss=0.5342), _training([0.975, 0.976, 0.977]), RULE)
+    assert v.explanations and not v.matched  # unscaled pixels tried, neither number matches
+    assert "unscaled test loss 1 ± 0 (not consistent with 0.5342)" in v.unmatched
+    t = _training([0.92, 0.921, 0.922], test_loss=(0.27, 0.28, 0.27), raw_loss=(34.0, 34.5, 35.0),
+                  raw_acc=(0.60, 0.61, 0.62))
+    v = evaluation.judge_claim(Claim(accuracy=0.91, loss=35.08), t, RULE)
+    assert [c.quantity for c in v.matched] == ["unscaled test accuracy", "unscaled test loss"] and not v.unmatched

@@ -118,6 +118,11 @@ class ClaimCheck:
         return self.mean + self.half_width
 
     @property
+    def rounding_text(self) -> str:
+        """The printed rounding as a plain decimal (0.00005, not 5e-05)."""
+        return f"{self.rounding:.12f}".rstrip("0").rstrip(".")
+
+    @property
     def why(self) -> str:
         """The outcome in words, with its numbers."""
         if self.outcome == "consistent":
@@ -270,6 +275,24 @@ class Verdict:
     @property
     def judged_here(self) -> bool:
         return self.protocol == self.run_protocol
+
+    @property
+    def matched(self) -> list[ClaimCheck]:
+        """The explanations of a measurement that matches at least one printed number (shown in full)."""
+        hits = {_measurement(c) for c in self.explanations if c.outcome == "consistent"}
+        return [c for c in self.explanations if _measurement(c) in hits]
+
+    @property
+    def unmatched(self) -> str:
+        """The measurements tried that match no printed number, in one line ('' if none)."""
+        shown = {id(c) for c in self.matched}
+        return "; ".join(f"{c.quantity} {c.mean:.4g} ± {c.std:.2g} ({c.outcome} with {c.claimed:g})"
+                         for c in self.explanations if id(c) not in shown)
+
+
+def _measurement(c: ClaimCheck) -> str:
+    """What an explanation measured: 'training' or 'unscaled' (its quantity's first word)."""
+    return c.quantity.split()[0]
 
 
 def judge_claim(claim: Claim, fits, rule: VerdictParams) -> Verdict:
