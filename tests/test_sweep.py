@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 
 import numpy as np
@@ -124,20 +126,27 @@ def test_the_environment_fingerprint_names_packages_and_cpu():
     assert {"python", "numpy", "keras", "scikit-learn"} <= set(env) and env["cpu"].startswith(("x86_64:", "aarch64:"))
 
 
+def _probabilities(n: int) -> np.ndarray:
+    return np.random.default_rng(n).dirichlet(np.ones(10), n).astype(np.float32)
+
+
 def _result(spec: runs.RunSpec, **changes) -> runs.RunResult:
     base = dict(loss=spec.loss, variant=spec.variant, seed=spec.seed, test_loss=0.1, test_accuracy=0.97,
-                history={k: [0.5] * spec.epochs for k in runs.HISTORY_KEYS}, predictions=[1] * spec.n_test,
-                fit_seconds=1.0, key=spec.key)
+                history={k: [0.5 + 1e-9 * i for i in range(spec.epochs)] for k in runs.HISTORY_KEYS},
+                probabilities=_probabilities(spec.n_test), fit_seconds=1.0, key=spec.key)
     return runs.RunResult(**{**base, **changes})
 
 
 def test_a_cached_run_is_used_only_if_every_field_matches(tmp_path):
     spec = runs.RunSpec("categorical_crossentropy", "baseline", 0, epochs=2, n_test=5, key="k" * 24)
     runs.store(tmp_path, _result(spec))
-    assert runs.load_cached(tmp_path, spec, log=lambda *_: None).from_cache
+    back = runs.load_cached(tmp_path, spec, log=lambda *_: None)
+    assert back.from_cache and back.probabilities.dtype == np.float32
+    assert back.probabilities.tobytes() == _probabilities(5).tobytes()  # bit for bit
+    assert back.history == _result(spec).history and back.predictions.tolist() == _probabilities(5).argmax(1).tolist()
     said = []
     for bad in ({"seed": 1}, {"variant": "other"}, {"loss": "sparse_categorical_crossentropy"},
-                {"predictions": [1] * 4}, {"history": {k: [0.5] for k in runs.HISTORY_KEYS}}, {"test_accuracy": 1.5}):
+                {"probabilities": _probabilities(4)}, {"history": {k: [0.5] for k in runs.HISTORY_KEYS}}, {"test_accuracy": 1.5}):
         runs.store(tmp_path, _result(spec, **bad))
         assert runs.load_cached(tmp_path, spec, log=said.append) is None, bad
     assert len(said) == 6 and all("does not match its run" in s for s in said)
@@ -146,11 +155,53 @@ def test_a_cached_run_is_used_only_if_every_field_matches(tmp_path):
     assert runs.load_cached(tmp_path, runs.RunSpec("x", "y", 0, 1, 1, "absent"), log=said.append) is None
 
 
+def test_a_cache_entry_with_altered_or_missing_probabilities_is_trained_again(tmp_path):
+    spec = runs.RunSpec("categorical_crossentropy", "baseline", 0, epochs=2, n_test=5, key="k" * 24)
+    runs.store(tmp_path, _result(spec))
+    path = runs.cache_file(tmp_path, spec.key)
+    entry = json.loads(path.read_text())
+    said = []
+    tampered = dict(entry, probabilities=runs.encode_array(_probabilities(5) * np.float32(0.5)))
+    tampered["probabilities"]["sha256"] = entry["probabilities"]["sha256"]  # bytes no longer match the hash
+    half = dict(entry, probabilities=runs.encode_array(_probabilities(5).astype(np.float16)))  # not float32
+    old_format = {k: v for k, v in entry.items() if k != "probabilities"} | {"predictions": [1] * 5}
+    for bad in (tampered, half, old_format):
+        path.write_text(json.dumps(bad))
+        assert runs.load_cached(tmp_path, spec, log=said.append) is None
+    assert len(said) == 3 and all("unreadable" in s for s in said)
+
+
+def test_the_cache_format_is_part_of_the_key(spec, monkeypatch):
+    cfg = runs.variant_config(spec, "baseline", config.LOSSES[0], 0)
+    before = runs.cache_key(cfg, config.TrainingParams(), "d", "c", {})
+    monkeypatch.setattr(runs, "CACHE_FORMAT", runs.CACHE_FORMAT + 1)
+    assert runs.cache_key(cfg, config.TrainingParams(), "d", "c", {}) != before
+
+
 def test_unreachable_lists_entries_no_live_run_uses(tmp_path):
     for key in ("a", "b", "c"):
         (tmp_path / f"{key}.json").write_text("{}")
     assert [p.name for p in runs.unreachable(tmp_path, {"a", "c"})] == ["b.json"]
     assert runs.unreachable(tmp_path / "absent", set()) == []
+
+
+def test_the_split_policy_is_stated_from_the_prepared_arrays(spec):
+    from pipeline.core.dataset import Dataset
+
+    rng = np.random.default_rng(3)
+    ds = Dataset(name="mnist", title="t", class_names=tuple("0123456789"),
+                 x_train=rng.integers(0, 255, (200, 28, 28), dtype=np.uint8),
+                 y_train=np.arange(200) % 10, x_test=rng.integers(0, 255, (20, 28, 28), dtype=np.uint8),
+                 y_test=np.arange(20) % 10)
+    small = spec.model_copy(update={"seeds": [0, 1]})
+    splits = runs.seed_splits(small, ds)
+    assert [s.seed for s in splits] == [0, 1] and all(s.distinct == 1 and s.runs == 22 for s in splits)
+    assert splits[0].sha256 != splits[1].sha256 and splits[0].fit + splits[0].validation == 200
+    text = runs.split_policy(splits)
+    assert "one validation split per seed" in text and "all 22 runs of each seed" in text
+    assert "the seeds' splits differ" in text
+    bad = [dataclasses.replace(splits[0], distinct=2), splits[1]]
+    assert "**Not** shared: the runs of seed(s) 0" in runs.split_policy(bad)
 
 
 def test_bad_sweep_references_are_refused():
