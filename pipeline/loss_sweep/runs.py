@@ -169,7 +169,8 @@ def load_cached(cache_dir: Path, spec: RunSpec, log=print) -> RunResult | None:
 
 def store(cache_dir: Path, result: RunResult) -> None:
     """Write ``result`` as its cache entry (probabilities encoded by ``encode_array``)."""
-    data = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in ("from_cache", "where")}
+    data = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)
+            if f.name not in ("from_cache", "where")}
     data["probabilities"] = encode_array(result.probabilities)
     fileio.write_text(cache_file(cache_dir, result.key), json.dumps(data))
 
