@@ -245,7 +245,7 @@ def test_metrics_carry_family_a_rounded(spec):
 def test_the_predictions_file_keeps_probabilities_and_histories_exactly(tmp_path, spec, monkeypatch):
     loss = config.LOSSES[1]
     rng = np.random.default_rng(2)
-    rs = [runs.RunResult(loss=loss, variant=v, seed=s, test_loss=0.1, test_accuracy=0.9,
+    rs = [runs.RunResult(loss=loss, variant=v, seed=s, test_loss=float(rng.random()), test_accuracy=1 / 3,
                          history={k: list(rng.random(2)) for k in runs.HISTORY_KEYS},
                          probabilities=rng.random((7, 10), dtype=np.float32), fit_seconds=1.0, key="k")
           for v in ("baseline", "three_layers_dropout_50") for s in (0, 11)]
@@ -257,6 +257,8 @@ def test_the_predictions_file_keeps_probabilities_and_histories_exactly(tmp_path
         assert p.dtype == np.float32 and p.tobytes() == r.probabilities.tobytes()
         h = out.histories[(loss, r.variant, r.seed)]
         assert all(list(h[k]) == r.history[k] for k in runs.HISTORY_KEYS)  # exact, not to 6 decimals
+        row = out.runs[(out.runs["variant"] == r.variant) & (out.runs["seed"] == r.seed)].iloc[0]
+        assert (row["test_loss"], row["test_accuracy"]) == (r.test_loss, r.test_accuracy)  # the CSV rounds them
 
 
 def test_the_split_policy_is_stated_from_the_prepared_arrays(spec):

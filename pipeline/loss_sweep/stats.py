@@ -152,8 +152,8 @@ def versus_baseline(runs: pd.DataFrame, sweep: SweepParams, loss: str, alpha: fl
                      "better": cols["difference"] > 0 if metric == "test_accuracy" else cols["difference"] < 0})
     variants = len({n for n, _ in pairs})
     return Family("A", f"each variant against the baseline with {LOSS_LABEL[loss]}, a paired t-test over the shared "
-                       "seeds", f"{variants} variants × {len(METRICS)} metrics", "paired t", _with_holm(rows, alpha),
-                  alpha)
+                       "seeds", f"{_n(variants, 'variant')} × {_n(len(METRICS), 'metric')}", "paired t",
+                  _with_holm(rows, alpha), alpha)
 
 
 def _shared_seeds(runs: pd.DataFrame, variant: str) -> list[int]:
@@ -175,7 +175,7 @@ def losses_paired(runs: pd.DataFrame, sweep: SweepParams, alpha: float = ALPHA) 
                      "sparse": float(np.mean(list(acc_b.values()))),
                      **_t_columns(_differences(acc_a, acc_b), level)})
     return Family("B", "categorical minus sparse categorical cross-entropy, test accuracy per variant, a paired t-test "
-                       "over the seeds", f"{len(names)} variants", "paired t", _with_holm(rows, alpha), alpha)
+                       "over the seeds", _n(len(names), "variant"), "paired t", _with_holm(rows, alpha), alpha)
 
 
 def losses_mcnemar(runs: pd.DataFrame, predictions: dict[tuple[str, str, int], np.ndarray], y_test: np.ndarray,
@@ -202,7 +202,8 @@ def losses_mcnemar(runs: pd.DataFrame, predictions: dict[tuple[str, str, int], n
     seeds = len({s for _, s in pairs})
     return Family("C", "McNemar's exact test between the two losses' runs of each variant and seed, on the test "
                        "images (the two runs of a seed share its validation split and initial weights)",
-                  f"{len({n for n, _ in pairs})} variants × {seeds} seeds", "McNemar", _with_holm(rows, alpha), alpha)
+                  f"{_n(len({n for n, _ in pairs}), 'variant')} × {_n(seeds, 'seed')}", "McNemar",
+                  _with_holm(rows, alpha), alpha)
 
 
 # --------------------------------------------------------------------------- the two losses at full precision
@@ -367,9 +368,10 @@ def baseline_sentence(family: Family, loss: str) -> str:
     if len(acc):
         below = int((acc["detectable"] <= R4_STEP).sum())
         smallest = acc["detectable"].min()
+        ratio = f", {smallest / R4_STEP:.1f} times it" if smallest >= R4_STEP else ""
         text += (f" R4 ranked variants by differences of {R4_STEP:g} in accuracy: {below} of {len(acc)} accuracy "
-                 f"comparisons could have detected a difference that small (the smallest detectable difference, "
-                 f"{smallest:.4f}, is {smallest / R4_STEP:.1f} times it).")
+                 f"comparisons could have detected a difference that small (the smallest detectable difference is "
+                 f"{smallest:.4f}{ratio}).")
     return text
 
 

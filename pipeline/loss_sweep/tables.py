@@ -18,6 +18,8 @@ from pipeline.core.tables import readable
 from pipeline.loss_sweep import stats
 from pipeline.loss_sweep.runs import HISTORY_KEYS, RunResult
 
+SCORE_KEYS = ("test_loss", "test_accuracy")  # kept unrounded in the predictions file
+
 
 def runs_frame(results: list[RunResult]) -> pd.DataFrame:
     """One row per run (no predictions or histories)."""
@@ -132,6 +134,13 @@ def identity_table(identity: pd.DataFrame) -> pd.DataFrame:
     return _readable(identity, IDENTITY_COLUMNS).set_index(["variant", "seed"]) if len(identity) else identity
 
 
+def splits_table(splits: list) -> pd.DataFrame:
+    """``runs.seed_splits`` for readers, one row per seed."""
+    return pd.DataFrame([{"seed": s.seed, "runs": s.runs, "distinct splits": s.distinct, "fit images": f"{s.fit:,}",
+                          "validation images": f"{s.validation:,}", "sha256 (validation)": s.sha256[:16]}
+                         for s in splits]).set_index("seed")
+
+
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     """``stats.variant_summary`` for readers, one row per variant."""
     return _readable(summary, SUMMARY_COLUMNS).set_index("variant") if len(summary) else summary
@@ -191,11 +200,13 @@ def write_outputs(loss: str, results: list[RunResult], sweep: SweepParams,
 
 def npz_arrays(results: list[RunResult]) -> dict[str, np.ndarray]:
     """The arrays of the predictions file: ``probabilities__VARIANT__SEED`` (float32, as the
-    model gave them) and ``history__VARIANT__SEED`` (float64, one row per ``HISTORY_KEYS``)."""
-    out = {"history_keys": np.array(HISTORY_KEYS)}
+    model gave them), ``history__VARIANT__SEED`` (float64, one row per ``HISTORY_KEYS``) and
+    ``scores__VARIANT__SEED`` (test loss and accuracy, unrounded: the runs CSV rounds them)."""
+    out = {"history_keys": np.array(HISTORY_KEYS), "score_keys": np.array(SCORE_KEYS)}
     for r in results:
         out[f"probabilities__{r.variant}__{r.seed}"] = np.asarray(r.probabilities, dtype=np.float32)
         out[f"history__{r.variant}__{r.seed}"] = np.array([r.history[k] for k in HISTORY_KEYS], dtype=np.float64)
+        out[f"scores__{r.variant}__{r.seed}"] = np.array([getattr(r, k) for k in SCORE_KEYS], dtype=np.float64)
     return out
 
 
@@ -218,18 +229,24 @@ class SweepOutputs:
 
 
 def read_outputs(loss: str, root: Path | None = None) -> SweepOutputs:
-    """What ``write_outputs`` wrote for ``loss``."""
+    """What ``write_outputs`` wrote for ``loss``; the runs' test loss and accuracy unrounded
+    (from the predictions file), so that notebook 05 tests the numbers notebook 04 tested."""
     files = paths.sweep_files(loss, root)
-    probabilities, histories = {}, {}
+    probabilities, histories, scores = {}, {}, {}
     with np.load(files.predictions, allow_pickle=False) as npz:
-        keys = [str(k) for k in npz["history_keys"]]
+        keys = {"history": [str(k) for k in npz["history_keys"]], "scores": [str(k) for k in npz["score_keys"]]}
         for name in npz.files:
             kind, _, rest = name.partition("__")
-            if kind not in ("probabilities", "history"):
+            if kind not in ("probabilities", "history", "scores"):
                 continue
             variant, seed = rest.rsplit("__", 1)
+            key = (loss, variant, int(seed))
             if kind == "probabilities":
-                probabilities[(loss, variant, int(seed))] = npz[name]
+                probabilities[key] = npz[name]
             else:
-                histories[(loss, variant, int(seed))] = dict(zip(keys, npz[name]))
-    return SweepOutputs(pd.read_csv(files.runs), pd.read_csv(files.curves), probabilities, histories)
+                (histories if kind == "history" else scores)[key] = dict(zip(keys[kind], npz[name]))
+    runs = pd.read_csv(files.runs)
+    for i, row in runs.iterrows():
+        for k, v in scores.get((loss, row["variant"], int(row["seed"])), {}).items():
+            runs.at[i, k] = float(v)
+    return SweepOutputs(runs, pd.read_csv(files.curves), probabilities, histories)
