@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 
 import numpy as np
@@ -9,6 +11,7 @@ import pandas as pd
 import pytest
 
 from pipeline.core import config
+from pipeline.core import hypothesis_tests as ht
 from pipeline.loss_sweep import runs, stats, tables
 from tests.conftest import REPO
 
@@ -36,6 +39,8 @@ def test_paired_difference_matches_the_t_interval():
     assert not p.excludes_zero
     tight = stats.paired_difference({0: 1.0, 1: 1.1, 2: 0.9, 5: 7.0}, {0: 0.0, 1: 0.0, 2: 0.0})
     assert tight.n == 3 and tight.excludes_zero  # seed 5 has no pair and is ignored
+    strict = stats.paired_difference({0: 1.0, 1: 2.0, 2: 3.0}, {0: 0.0, 1: 0.0, 2: 0.0}, level=0.05 / 20)
+    assert strict.half_width == pytest.approx(19.962480 / math.sqrt(3), rel=1e-6)  # t(1 − 0.05/40, 2)
     with pytest.raises(ValueError, match="no shared seeds"):
         stats.paired_difference({0: 1.0}, {1: 1.0})
 
@@ -68,34 +73,211 @@ def test_r4_table_has_r4s_columns_and_differences_to_the_baseline(spec):
     assert row["R4 accuracy"] == "0.979" and t.loc["Baseline", "Accuracy +/-"] == ""
 
 
-def _comparison(differences, beyond, p_values, same=1.0, gap=0.0):
-    n = len(differences)
-    return pd.DataFrame({
-        "description": [f"v{i}" for i in range(n)], "categorical": [0.98] * n, "sparse": [0.98] * n,
-        "difference": differences, "ci_low": [-1.0] * n, "ci_high": [1.0] * n, "seeds": [3] * n,
-        "beyond_noise": beyond, "only_categorical_right": [0] * n, "only_sparse_right": [0] * n,
-        "mcnemar_p": p_values, "same_prediction": [same] * n, "max_val_loss_gap": [gap] * n,
-        "identical_curves": [gap == 0.0] * n}, index=[f"v{i}" for i in range(n)])
+def _sweep_runs(spec, noise: float = 0.0005, shift: dict[str, float] | None = None, losses=config.LOSSES):
+    """Three seeds of every variant; ``shift`` adds to a variant's accuracy (both losses)."""
+    rng = np.random.default_rng(0)
+    acc = {}
+    for loss in losses:
+        for v in spec.variants:
+            for s in range(3):
+                acc[(loss, v, s)] = 0.977 + (shift or {}).get(v, 0.0) + noise * rng.standard_normal()
+    return _runs(acc)
 
 
-def test_conclusion_is_computed_from_the_numbers():
-    quiet = stats.conclusion(_comparison([0.0, 0.0], [False, False], [1.0, 1.0]), {})
-    assert any("bit-identical" in s for s in quiet)
-    assert any("For none of the 2 variants" in s for s in quiet)
-    assert any("finds 0 of 2 variants" in s for s in quiet)
-    loud = stats.conclusion(_comparison([0.01, -0.002], [True, False], [0.001, 0.5], same=0.99, gap=0.02), {})
+def test_family_a_tests_every_variant_and_metric_under_holm(spec):
+    loss = config.LOSSES[0]
+    runs = _sweep_runs(spec, shift={"dropout_50": 0.01}, losses=[loss])
+    fam = stats.versus_baseline(runs, spec, loss)
+    assert fam.m == 20 and fam.level == pytest.approx(0.0025) and fam.members == "10 variants × 2 metrics"
+    t = fam.table
+    adjusted, rejected = ht.holm(t["p"])
+    assert t["p_holm"].tolist() == pytest.approx(adjusted.tolist()) and t["significant"].tolist() == rejected.tolist()
+    row = t[(t["variant"] == "dropout_50") & (t["metric"] == "test_accuracy")].iloc[0]
+    assert row["significant"] and row["better"] and row["difference"] == pytest.approx(0.01, abs=0.002)
+    # the interval is simultaneous (level 0.05/20) and its half-width is the detectable difference
+    assert row["ci_high"] - row["difference"] == pytest.approx(row["detectable"])
+    assert row["detectable"] == pytest.approx(ht.t_quantile(1 - 0.05 / 40, 2) * row["std"] / math.sqrt(3))
+    assert row["detectable_80"] > row["detectable"]
+    loss_row = t[(t["variant"] == "dropout_50") & (t["metric"] == "test_loss")].iloc[0]
+    assert loss_row["better"]  # lower loss
+    text = fam.statement()
+    assert "Family A" in text and "20 tests (10 variants × 2 metrics)" in text and "Holm" in text
+    assert "1 − 0.05/20 = 99.7500% (Bonferroni)" in text
+
+
+def test_the_baseline_sentence_is_computed_and_names_detectable_differences(spec):
+    loss = config.LOSSES[0]
+    quiet = stats.baseline_sentence(stats.versus_baseline(_sweep_runs(spec, losses=[loss]), spec, loss), loss)
+    assert "0 of 20 comparisons with the baseline are significant" in quiet
+    assert "No difference was detected for 10 variants in test accuracy, where the test would have called a " \
+           "difference of" in quiet
+    assert "R4 ranked variants by differences of 0.001" in quiet
+    loud = stats.baseline_sentence(stats.versus_baseline(
+        _sweep_runs(spec, shift={"dropout_50": 0.01}, losses=[loss]), spec, loss), loss)
+    assert loud != quiet and "better: Increase dropout to 50% (test accuracy +0.01" in loud
+    assert "no difference was detected for 9 variants in test accuracy" in loud.lower()
+
+
+def _identical_outputs(spec, seeds=(0, 1, 2), images=50, flip: dict | None = None):
+    """Probabilities and histories of both losses, identical unless ``flip`` says
+    {(variant, seed): number of images whose sparse prediction moves to a wrong class}."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 10, images)
+    probs, hist = {}, {}
+    for v in spec.variants:
+        for s in seeds:
+            p = np.full((images, 10), 0.01, dtype=np.float32)
+            p[np.arange(images), y] = 0.91
+            p[:3] = np.roll(p[:3], 1, axis=1)  # 3 images wrong in both runs
+            h = {k: list(np.linspace(0.1, 0.9, 4)) for k in runs.HISTORY_KEYS}
+            probs[(config.LOSSES[0], v, s)], hist[(config.LOSSES[0], v, s)] = p, h
+            q = p.copy()
+            k = (flip or {}).get((v, s), 0)
+            if k:
+                q[3:3 + k] = np.roll(q[3:3 + k], 1, axis=1)
+                q[-1, 0] += np.float32(1e-7)
+            probs[(config.LOSSES[1], v, s)] = q
+            hist[(config.LOSSES[1], v, s)] = {key: [x + (1e-9 if k else 0.0) for x in val] for key, val in h.items()}
+    return probs, hist, y
+
+
+def _runs_of(probs, y):
+    return pd.DataFrame([{"loss": l, "variant": v, "seed": s, "test_accuracy": float((p.argmax(1) == y).mean()),
+                          "test_loss": 0.1} for (l, v, s), p in probs.items()])
+
+
+def test_identity_counts_bit_identical_pairs_exactly(spec):
+    probs, hist, y = _identical_outputs(spec, flip={("baseline", 1): 4})
+    ident = stats.identity(probs, hist, spec)
+    assert len(ident) == 33 and int(ident["probabilities_identical"].sum()) == 32
+    row = ident[(ident["variant"] == "baseline") & (ident["seed"] == 1)].iloc[0]
+    assert not row["probabilities_identical"] and row["same_class"] == 46 and not row["histories_identical"]
+    assert row["max_abs_difference"] == pytest.approx(0.9)  # 0.91 − 0.01 where the class moved
+    text = " ".join(stats.identity_sentences(ident))
+    assert "bit-identical in 32 of 33 pairs" in text and "the same on every test image in 32 of 33 pairs" in text
+    assert "exactly equal in 32 of 33 pairs" in text and "46 of 50" in text
+    same = " ".join(stats.identity_sentences(stats.identity(*_identical_outputs(spec)[:2], spec)))
+    assert "bit-identical in 33 of 33 pairs" in same and "to the last bit" in same
+
+
+def test_a_difference_below_float32_rounding_is_not_identity(spec):
+    probs, hist, _ = _identical_outputs(spec, seeds=(0,))
+    key = (config.LOSSES[1], "baseline", 0)
+    probs[key] = probs[key].copy()
+    probs[key][0, 0] = np.nextafter(probs[key][0, 0], np.float32(1))  # one ulp: invisible at 6 decimals
+    ident = stats.identity(probs, hist, spec)
+    row = ident[ident["variant"] == "baseline"].iloc[0]
+    assert not row["probabilities_identical"] and 0 < row["max_abs_difference"] < 1e-8
+    assert row["same_class"] == row["images"]
+
+
+def test_mcnemar_is_per_seed_under_holm_with_detectable_differences(spec):
+    probs, hist, y = _identical_outputs(spec, images=400, flip={("baseline", 0): 40, ("baseline", 1): 3})
+    comp = stats.compare_losses(_runs_of(probs, y), probs, hist, y, spec)
+    c = comp.mcnemar
+    assert c.m == 33 and c.members == "11 variants × 3 seeds" and c.level == pytest.approx(0.05 / 33)
+    t = c.table.set_index(["variant", "seed"])
+    big, small = t.loc[("baseline", 0)], t.loc[("baseline", 1)]
+    assert (big["only_categorical_right"], big["only_sparse_right"]) == (40, 0)
+    assert big["p"] == pytest.approx(2 * 0.5 ** 40) and big["significant"]
+    assert big["p_holm"] == pytest.approx(min(1, 33 * 2 * 0.5 ** 40))
+    assert small["discordant"] == 3 and not small["significant"] and math.isnan(small["detectable"])
+    assert big["detectable_count"] == ht.mcnemar_detectable(40, 0.05 / 33)
+    assert big["detectable"] == pytest.approx(big["detectable_count"] / 400)
+    quiet = t.loc[("dropout_50", 2)]
+    assert quiet["discordant"] == 0 and quiet["p"] == 1.0
+    text = " ".join(stats.losses_sentences(comp))
+    assert "Family C" in text and "1 of 33 tests significant (Baseline: 1 of 3 seeds)" in text
+    assert "no split of it could be significant" in text and "b = c = 0" in text
+    summary = stats.variant_summary(comp).set_index("variant")
+    assert summary.loc["baseline", "mcnemar"] == "significant in 1 of 3 seeds"
+    assert summary.loc["baseline", "probabilities_identical"] == "1 of 3"
+
+
+def test_family_b_and_the_conclusion_follow_the_numbers(spec):
+    probs, hist, y = _identical_outputs(spec)
+    runs_ = _runs_of(probs, y)
+    quiet = stats.conclusion(stats.compare_losses(runs_, probs, hist, y, spec), {})
+    b = stats.compare_losses(runs_, probs, hist, y, spec).paired
+    assert b.m == 11 and b.level == pytest.approx(0.05 / 11) and not b.table["significant"].any()
+    assert any("exactly 0 in every seed of every variant" in s for s in quiet)
+    assert any("trained from the same 3 seeds" in s for s in quiet)
+    assert any("0 of 33 tests significant" in s for s in quiet)
+    # a real accuracy difference between the losses of one variant, in every seed
+    shifted = runs_.copy()
+    noise = {0: 0.0, 1: 0.0004, 2: -0.0003}
+    rows = (shifted["loss"] == config.LOSSES[0]) & (shifted["variant"] == "dropout_50")
+    shifted.loc[rows, "test_accuracy"] += 0.01 + shifted.loc[rows, "seed"].map(noise)
+    other = (shifted["loss"] == config.LOSSES[0]) & (shifted["variant"] == "baseline")
+    shifted.loc[other, "test_accuracy"] += shifted.loc[other, "seed"].map(noise)
+    loud = stats.conclusion(stats.compare_losses(shifted, probs, hist, y, spec), {})
     assert loud != quiet
-    assert any("For 1 of 2 variants" in s and "v0" in s for s in loud)
-    assert any("finds 1 of 2 variants" in s and "(v0)" in s for s in loud)
-    assert any("99.00–99.00%" in s and "0.0200" in s for s in loud)
+    text = " ".join(loud)
+    assert "1 of 11 variants significant (Increase dropout to 50% +0.0100)" in text
+    assert "no difference was detected for 1 variant, where the test would have called a difference of" in text
+    assert "the difference is exactly 0 in every seed for 9 variants" in text
 
 
-def test_conclusion_names_variants_beyond_noise_against_the_baseline():
-    table = pd.DataFrame({"description": ["a", "b"], "difference": [0.004, -0.0005], "ci_low": [0.001, -0.002],
-                          "ci_high": [0.007, 0.001], "seeds": [3, 3], "beyond_noise": [True, False]})
-    text = " ".join(stats.conclusion(pd.DataFrame(), {config.LOSSES[0]: table}))
-    assert "1 of 2 variants differ from the baseline" in text and "better: a (+0.0040)" in text
-    assert "smallest measured difference is 0.0005" in text
+def test_conclusion_names_variants_beyond_noise_against_the_baseline(spec):
+    loss = config.LOSSES[0]
+    fam = stats.versus_baseline(_sweep_runs(spec, shift={"dropout_50": 0.01, "first_up": -0.01}, losses=[loss]),
+                                spec, loss)
+    text = " ".join(stats.conclusion(None, {loss: fam}))
+    assert "better: Increase dropout to 50% (test accuracy +0.0" in text
+    assert "worse: Increase neurons in 1st layer (test accuracy -0.0" in text
+
+
+def test_metrics_carry_family_a_rounded(spec):
+    loss = config.LOSSES[0]
+    rs = [runs.RunResult(loss=loss, variant=v, seed=s, test_loss=0.1 + 0.001 * s, test_accuracy=0.97 + 0.0003 * s
+                         + (0.01 if v == "dropout_50" else 0.0) + 0.0001 * (s * s % 3),
+                         history={k: [0.5] for k in runs.HISTORY_KEYS}, probabilities=np.zeros((2, 10), np.float32),
+                         fit_seconds=1.0, key="k") for v in spec.variants for s in range(3)]
+    m = tables.metrics(rs, spec)
+    assert m["family_a"] == {"tests": 20, "alpha": 0.05, "level": 0.0025}
+    vb = m["variants"]["dropout_50"]["versus_baseline"]["test_accuracy"]
+    assert vb["difference"] == 0.01 and vb["significant"] is True and set(vb) == {"difference", "p_holm",
+                                                                                  "significant", "detectable"}
+    assert "versus_baseline" not in m["variants"]["baseline"]
+    assert json.dumps(m) == json.dumps(tables.metrics(rs, spec))
+
+
+def test_the_predictions_file_keeps_probabilities_and_histories_exactly(tmp_path, spec, monkeypatch):
+    loss = config.LOSSES[1]
+    rng = np.random.default_rng(2)
+    rs = [runs.RunResult(loss=loss, variant=v, seed=s, test_loss=float(rng.random()), test_accuracy=1 / 3,
+                         history={k: list(rng.random(2)) for k in runs.HISTORY_KEYS},
+                         probabilities=rng.random((7, 10), dtype=np.float32), fit_seconds=1.0, key="k")
+          for v in ("baseline", "three_layers_dropout_50") for s in (0, 11)]
+    tables.write_outputs(loss, rs, spec, root=tmp_path)
+    out = tables.read_outputs(loss, root=tmp_path)
+    assert set(out.probabilities) == {(loss, r.variant, r.seed) for r in rs}
+    for r in rs:
+        p = out.probabilities[(loss, r.variant, r.seed)]
+        assert p.dtype == np.float32 and p.tobytes() == r.probabilities.tobytes()
+        h = out.histories[(loss, r.variant, r.seed)]
+        assert all(list(h[k]) == r.history[k] for k in runs.HISTORY_KEYS)  # exact, not to 6 decimals
+        row = out.runs[(out.runs["variant"] == r.variant) & (out.runs["seed"] == r.seed)].iloc[0]
+        assert (row["test_loss"], row["test_accuracy"]) == (r.test_loss, r.test_accuracy)  # the CSV rounds them
+
+
+def test_the_split_policy_is_stated_from_the_prepared_arrays(spec):
+    from pipeline.core.dataset import Dataset
+
+    rng = np.random.default_rng(3)
+    ds = Dataset(name="mnist", title="t", class_names=tuple("0123456789"),
+                 x_train=rng.integers(0, 255, (200, 28, 28), dtype=np.uint8),
+                 y_train=np.arange(200) % 10, x_test=rng.integers(0, 255, (20, 28, 28), dtype=np.uint8),
+                 y_test=np.arange(20) % 10)
+    small = spec.model_copy(update={"seeds": [0, 1]})
+    splits = runs.seed_splits(small, ds)
+    assert [s.seed for s in splits] == [0, 1] and all(s.distinct == 1 and s.runs == 22 for s in splits)
+    assert splits[0].sha256 != splits[1].sha256 and splits[0].fit + splits[0].validation == 200
+    text = runs.split_policy(splits)
+    assert "one validation split per seed" in text and "all 22 runs of each seed" in text
+    assert "the seeds' splits differ" in text
+    bad = [dataclasses.replace(splits[0], distinct=2), splits[1]]
+    assert "**Not** shared: the runs of seed(s) 0" in runs.split_policy(bad)
 
 
 def test_cache_key_depends_on_what_determines_the_result_only(spec):
@@ -124,26 +306,57 @@ def test_the_environment_fingerprint_names_packages_and_cpu():
     assert {"python", "numpy", "keras", "scikit-learn"} <= set(env) and env["cpu"].startswith(("x86_64:", "aarch64:"))
 
 
+def _probabilities(n: int) -> np.ndarray:
+    return np.random.default_rng(n).dirichlet(np.ones(10), n).astype(np.float32)
+
+
 def _result(spec: runs.RunSpec, **changes) -> runs.RunResult:
     base = dict(loss=spec.loss, variant=spec.variant, seed=spec.seed, test_loss=0.1, test_accuracy=0.97,
-                history={k: [0.5] * spec.epochs for k in runs.HISTORY_KEYS}, predictions=[1] * spec.n_test,
-                fit_seconds=1.0, key=spec.key)
+                history={k: [0.5 + 1e-9 * i for i in range(spec.epochs)] for k in runs.HISTORY_KEYS},
+                probabilities=_probabilities(spec.n_test), fit_seconds=1.0, key=spec.key)
     return runs.RunResult(**{**base, **changes})
 
 
 def test_a_cached_run_is_used_only_if_every_field_matches(tmp_path):
     spec = runs.RunSpec("categorical_crossentropy", "baseline", 0, epochs=2, n_test=5, key="k" * 24)
     runs.store(tmp_path, _result(spec))
-    assert runs.load_cached(tmp_path, spec, log=lambda *_: None).from_cache
+    back = runs.load_cached(tmp_path, spec, log=lambda *_: None)
+    assert back.from_cache and back.probabilities.dtype == np.float32
+    assert back.probabilities.tobytes() == _probabilities(5).tobytes()  # bit for bit
+    assert back.history == _result(spec).history and back.predictions.tolist() == _probabilities(5).argmax(1).tolist()
     said = []
     for bad in ({"seed": 1}, {"variant": "other"}, {"loss": "sparse_categorical_crossentropy"},
-                {"predictions": [1] * 4}, {"history": {k: [0.5] for k in runs.HISTORY_KEYS}}, {"test_accuracy": 1.5}):
+                {"probabilities": _probabilities(4)}, {"history": {k: [0.5] for k in runs.HISTORY_KEYS}},
+                {"test_accuracy": 1.5}):
         runs.store(tmp_path, _result(spec, **bad))
         assert runs.load_cached(tmp_path, spec, log=said.append) is None, bad
     assert len(said) == 6 and all("does not match its run" in s for s in said)
     runs.cache_file(tmp_path, spec.key).write_text("{not json")
     assert runs.load_cached(tmp_path, spec, log=said.append) is None and "unreadable" in said[-1]
     assert runs.load_cached(tmp_path, runs.RunSpec("x", "y", 0, 1, 1, "absent"), log=said.append) is None
+
+
+def test_a_cache_entry_with_altered_or_missing_probabilities_is_trained_again(tmp_path):
+    spec = runs.RunSpec("categorical_crossentropy", "baseline", 0, epochs=2, n_test=5, key="k" * 24)
+    runs.store(tmp_path, _result(spec))
+    path = runs.cache_file(tmp_path, spec.key)
+    entry = json.loads(path.read_text())
+    said = []
+    tampered = dict(entry, probabilities=runs.encode_array(_probabilities(5) * np.float32(0.5)))
+    tampered["probabilities"]["sha256"] = entry["probabilities"]["sha256"]  # bytes no longer match the hash
+    half = dict(entry, probabilities=runs.encode_array(_probabilities(5).astype(np.float16)))  # not float32
+    old_format = {k: v for k, v in entry.items() if k != "probabilities"} | {"predictions": [1] * 5}
+    for bad in (tampered, half, old_format):
+        path.write_text(json.dumps(bad))
+        assert runs.load_cached(tmp_path, spec, log=said.append) is None
+    assert len(said) == 3 and all("unreadable" in s for s in said)
+
+
+def test_the_cache_format_is_part_of_the_key(spec, monkeypatch):
+    cfg = runs.variant_config(spec, "baseline", config.LOSSES[0], 0)
+    before = runs.cache_key(cfg, config.TrainingParams(), "d", "c", {})
+    monkeypatch.setattr(runs, "CACHE_FORMAT", runs.CACHE_FORMAT + 1)
+    assert runs.cache_key(cfg, config.TrainingParams(), "d", "c", {}) != before
 
 
 def test_unreachable_lists_entries_no_live_run_uses(tmp_path):

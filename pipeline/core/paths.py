@@ -174,7 +174,7 @@ class SweepFiles:
     report: ReportFiles
     runs: Path  # one row per run, no timings: git-tracked, deterministic
     curves: Path  # per-epoch curves of every run
-    predictions: Path  # predicted class of every test image, per run
+    predictions: Path  # float32 test probabilities and exact per-epoch histories, per run
     timing: Path  # seconds per run: DVC-cached, not in git
     cache: Path  # the run cache (folder, persist: true)
     metrics: Path  # git-tracked, deterministic

@@ -9,6 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from pipeline.core.config import LOSS_LABEL, LOSSES, SweepParams
+from pipeline.loss_sweep.stats import Family
 
 
 def accuracy_by_variant(runs: pd.DataFrame, sweep: SweepParams, loss: str) -> plt.Figure:
@@ -37,7 +38,8 @@ def accuracy_by_variant(runs: pd.DataFrame, sweep: SweepParams, loss: str) -> pl
 
 
 def accuracy_heatmap(comparison: pd.DataFrame) -> plt.Figure:
-    """Mean test accuracy, variant × loss, annotated in percent."""
+    """Mean test accuracy, variant × loss, annotated in percent (``comparison``: family B's
+    table, with columns description, categorical, sparse)."""
     data = comparison[["categorical", "sparse"]].rename(columns={
         "categorical": LOSS_LABEL[LOSSES[0]].replace(" (", "\n("), "sparse": LOSS_LABEL[LOSSES[1]].replace(" (", "\n(")})
     data.index = comparison["description"]
@@ -49,11 +51,13 @@ def accuracy_heatmap(comparison: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def paired_differences(comparison: pd.DataFrame) -> plt.Figure:
-    """Categorical − sparse accuracy per variant with its 95% interval; red where it excludes 0."""
+def paired_differences(family: Family) -> plt.Figure:
+    """Family B: categorical − sparse accuracy per variant with its simultaneous interval
+    (confidence 1 − alpha/m each); red where Holm calls it significant."""
+    comparison = family.table
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(comparison) + 1.6))
     for i, (_, row) in enumerate(comparison.iterrows()):
-        colour = "tab:red" if row["beyond_noise"] else "tab:gray"
+        colour = "tab:red" if row["significant"] else "tab:gray"
         low, high = row["ci_low"], row["ci_high"]
         if np.isfinite(low) and np.isfinite(high):
             ax.plot([low, high], [i, i], color=colour, lw=2)
@@ -61,7 +65,8 @@ def paired_differences(comparison: pd.DataFrame) -> plt.Figure:
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(range(len(comparison)), comparison["description"])
     ax.invert_yaxis()
-    ax.set_xlabel("test accuracy: categorical − sparse (paired over seeds, 95% interval)")
+    ax.set_xlabel(f"test accuracy: categorical − sparse (paired over seeds, simultaneous "
+                  f"{1 - family.level:.2%} intervals)")
     ax.set_title("difference between the two losses per variant")
     fig.tight_layout()
     return fig

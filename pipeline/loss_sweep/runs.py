@@ -8,14 +8,23 @@ hashes, the training code, the versions of the numerical packages and the CPU's 
 set. Adding a seed or a variant trains only the new runs; a change of code, data, packages
 or CPU trains everything again. A cached run is used only if every field matches what was
 asked; ``unreachable`` lists the entries that no run of the current ``params.yaml`` uses.
+
+An entry stores the full float32 test probabilities (zlib-compressed, base64, with the
+sha256 of their raw bytes) and the per-epoch histories at full precision, so that two runs
+can be compared bit for bit. ``CACHE_FORMAT`` is part of every key: entries of an older
+format are never read, and ``unreachable`` lists them.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
+import zlib
 from pathlib import Path
+
+import numpy as np
 
 from pipeline.core import fileio, paths, provenance
 from pipeline.core.config import ModelConfig, SweepParams, TrainingParams
@@ -24,6 +33,7 @@ from pipeline.core.dataset import ARRAY_NAMES, Dataset, get_spec
 # The code that trains and evaluates a run; its bytes are part of every cache key.
 TRAINING_CODE = ("modeling/train.py", "core/dataset.py")
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+CACHE_FORMAT = 2  # 2: full float32 test probabilities (1 stored only the predicted classes)
 
 
 def variant_config(sweep: SweepParams, variant: str, loss: str, seed: int) -> ModelConfig:
@@ -52,7 +62,7 @@ def cache_key(cfg: ModelConfig, settings: TrainingParams, data: str, code: str, 
     """Hash of everything that determines a run's numbers (titles and texts excluded)."""
     relevant = cfg.model_dump(exclude={"source", "title", "description", "claimed"})
     payload = json.dumps({"run": relevant, "training": settings.model_dump(), "data": data, "code": code,
-                          "environment": environment}, sort_keys=True)
+                          "environment": environment, "format": CACHE_FORMAT}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -65,12 +75,42 @@ class RunResult:
     seed: int
     test_loss: float
     test_accuracy: float
-    history: dict[str, list[float]]
-    predictions: list[int]  # predicted class of every test image
+    history: dict[str, list[float]]  # per epoch, at full precision
+    probabilities: np.ndarray  # float32, one row of class probabilities per test image
     fit_seconds: float
     key: str
     from_cache: bool = False
     where: str = ""  # the process (or Ray node) it was trained in; not stored in the cache
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """The predicted class of every test image."""
+        return self.probabilities.argmax(axis=1)
+
+
+def sha256_of(array: np.ndarray) -> str:
+    """sha256 of an array's raw bytes (C order): equal hashes, bit-identical arrays."""
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def encode_array(array: np.ndarray) -> dict:
+    """An array as JSON, bytes as they are: dtype, shape, sha256 of the raw bytes, zlib +
+    base64 bytes."""
+    a = np.ascontiguousarray(array)
+    return {"dtype": a.dtype.str, "shape": list(a.shape), "sha256": sha256_of(a),
+            "zlib_base64": base64.b64encode(zlib.compress(a.tobytes(), 6)).decode("ascii")}
+
+
+def decode_array(data: dict) -> np.ndarray:
+    """``encode_array``'s float32 array; ValueError for another dtype or when its bytes do
+    not match the stored sha256."""
+    if data.get("dtype") != np.dtype(np.float32).str:
+        raise ValueError(f"dtype {data.get('dtype')!r}, expected float32")
+    raw = zlib.decompress(base64.b64decode(data["zlib_base64"], validate=True))
+    a = np.frombuffer(raw, dtype=np.float32).reshape(data["shape"])
+    if sha256_of(a) != data["sha256"]:
+        raise ValueError("the probabilities' bytes do not match their sha256")
+    return a.copy()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +132,11 @@ class RunSpec:
             n = len(r.history.get(k, []))
             if n != self.epochs:
                 wrong.append(f"history {k} has {n} epochs (asked {self.epochs})")
-        if len(r.predictions) != self.n_test:
-            wrong.append(f"{len(r.predictions)} predictions (asked {self.n_test} test images)")
+        p = r.probabilities
+        if p.dtype != np.float32 or p.ndim != 2 or p.shape[0] != self.n_test:
+            wrong.append(f"probabilities {p.dtype} {p.shape} (asked float32 for {self.n_test} test images)")
+        elif not np.isfinite(p).all():
+            wrong.append("probabilities not finite")
         if not (0.0 <= r.test_accuracy <= 1.0 and r.test_loss >= 0.0):
             wrong.append(f"test accuracy {r.test_accuracy} / loss {r.test_loss} out of range")
         return wrong
@@ -108,10 +151,12 @@ def load_cached(cache_dir: Path, spec: RunSpec, log=print) -> RunResult | None:
     trained again and the entry replaced)."""
     path = cache_file(cache_dir, spec.key)
     try:
-        result = RunResult(**json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["probabilities"] = decode_array(data["probabilities"])
+        result = RunResult(**data)
     except FileNotFoundError:
         return None
-    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError, KeyError, ValueError, zlib.error) as err:
         log(f"cache entry {path.name} is unreadable ({type(err).__name__}): training the run again")
         return None
     wrong = spec.mismatches(result)
@@ -123,9 +168,10 @@ def load_cached(cache_dir: Path, spec: RunSpec, log=print) -> RunResult | None:
 
 
 def store(cache_dir: Path, result: RunResult) -> None:
-    data = dataclasses.asdict(result)
-    data.pop("from_cache")
-    data.pop("where")
+    """Write ``result`` as its cache entry (probabilities encoded by ``encode_array``)."""
+    data = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)
+            if f.name not in ("from_cache", "where")}
+    data["probabilities"] = encode_array(result.probabilities)
     fileio.write_text(cache_file(cache_dir, result.key), json.dumps(data))
 
 
@@ -161,7 +207,7 @@ def run_one(task: SweepTask, ds: Dataset) -> RunResult:
     r, _ = train.fit_seed(task.cfg, ds, task.settings, task.spec.seed, diagnostics=False, label=label)
     return RunResult(loss=task.spec.loss, variant=task.spec.variant, seed=task.spec.seed, test_loss=r.test_loss,
                      test_accuracy=r.test_accuracy, history=r.history,
-                     predictions=r.test_probabilities.argmax(axis=1).astype(int).tolist(),
+                     probabilities=np.asarray(r.test_probabilities, dtype=np.float32),
                      fit_seconds=r.fit_seconds, key=task.spec.key)
 
 
@@ -203,3 +249,63 @@ def unreachable(cache_dir: Path, live_keys: set[str]) -> list[Path]:
     if not cache_dir.is_dir():
         return []
     return sorted(p for p in cache_dir.glob("*.json") if p.stem not in live_keys)
+
+
+# --------------------------------------------------------------------------- the split policy
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedSplit:
+    """The validation split that the runs of one seed were trained with."""
+
+    seed: int
+    runs: int  # runs of the sweep (variants × losses) with this seed
+    distinct: int  # distinct splits among them (1: all share one)
+    fit: int  # images fitted on
+    validation: int  # images held out for validation
+    sha256: str  # of the validation images' bytes and labels (the first run's)
+
+
+def seed_splits(sweep: SweepParams, ds: Dataset) -> list[SeedSplit]:
+    """Per seed, the split each of its runs (every variant, both losses) is prepared with,
+    hashed from the arrays that training really gets (``train.prepare``), not from the
+    configuration: a sweep whose variants or losses drew different splits shows it here."""
+    from pipeline.core.config import LOSSES
+    from pipeline.modeling import train
+
+    out = []
+    for seed in sweep.seeds:
+        hashes, sizes = set(), set()
+        for loss in LOSSES:
+            for variant in sweep.variants:
+                data = train.prepare(variant_config(sweep, variant, loss, seed), ds)
+                labels = data.t_val.argmax(axis=1) if data.t_val.ndim == 2 else data.t_val
+                h = hashlib.sha256(np.ascontiguousarray(data.x_val).tobytes())
+                h.update(np.asarray(labels, dtype=np.int64).tobytes())
+                hashes.add(h.hexdigest())
+                sizes.add((len(data.x_fit), len(data.x_val)))
+        fit, val = sorted(sizes)[0]
+        out.append(SeedSplit(seed, len(LOSSES) * len(sweep.variants), len(hashes), fit, val, sorted(hashes)[0]))
+    return out
+
+
+def split_policy(splits: list[SeedSplit]) -> str:
+    """The split policy in one paragraph, computed from ``seed_splits``."""
+    if not splits:
+        return "No seeds, no splits."
+    shared = all(s.distinct == 1 for s in splits)
+    differ = len({s.sha256 for s in splits}) == len(splits)
+    first = splits[0]
+    text = (f"**Split policy: one validation split per seed.** Each seed holds out {first.validation:,} of the "
+            f"{first.fit + first.validation:,} training images for validation (stratified by class) and fits on the "
+            f"other {first.fit:,}. ")
+    if shared:
+        text += (f"Checked on the arrays that training receives: all {first.runs} runs of each seed (every variant, "
+                 "both losses) are validated on the same images with the same labels")
+    else:
+        bad = [str(s.seed) for s in splits if s.distinct != 1]
+        text += f"**Not** shared: the runs of seed(s) {', '.join(bad)} were prepared with different splits"
+    text += ("; the seeds' splits differ from one another. " if differ else "; some seeds share a split. ")
+    text += ("The two runs of a (variant, seed) pair (one per loss) also start from the same initial weights "
+             "(same architecture, same seed), so runs are compared in pairs of the same seed.")
+    return text
