@@ -174,6 +174,29 @@ class SweepRow:
     claimed: list[str]  # R4's printed accuracy per loss
 
 
+def sweep_summary(root: Path) -> list[str]:
+    """Per loss, one sentence from its metrics file: how many variants differ from the baseline
+    in test accuracy under Holm's control, and the smallest difference that could be detected."""
+    out = []
+    for loss in config.LOSSES:
+        m = fileio.read_json(paths.sweep_files(loss, root).metrics) or {}
+        tests = [v["versus_baseline"]["test_accuracy"] for v in m.get("variants", {}).values()
+                 if "test_accuracy" in v.get("versus_baseline", {})]
+        if not tests or "family_a" not in m:
+            continue
+        family = m["family_a"]
+        found = [t for t in tests if t["significant"]]
+        detectable = [t["detectable"] for t in tests if t["detectable"] is not None]
+        text = (f"{config.LOSS_LABEL[loss]}: {len(found)} of {len(tests)} variants differ from the baseline in test "
+                f"accuracy (paired t over {len(m['seeds'])} seeds, Holm over the family of {family['tests']} tests, "
+                f"family-wise error {family['alpha']:g})")
+        if detectable:
+            text += (f"; the smallest accuracy difference these tests could detect is {min(detectable):.4f} "
+                     f"(largest {max(detectable):.4f}), against the 0.001 steps R4 ranked its variants by")
+        out.append(text + ".")
+    return out
+
+
 def sweep_rows(root: Path, params: config.Params) -> tuple[list[str], list[SweepRow]]:
     """The loss-sweep table: (loss names, rows), empty when the sweep has not run."""
     if params.sweep is None:
@@ -223,6 +246,7 @@ def build(root: Path | None = None) -> Path:
         models=model_rows(root, params),
         classical=classical_rows(root),
         sweep=sweep_rows(root, params),
+        sweep_summary=sweep_summary(root),
         rule=params.verdicts,
         dvc_plots=_link(site.dvc_plots_page, site.index.parent) if site.dvc_plots_page.is_file() else "",
         test_images=test_images(root, params),
