@@ -122,6 +122,16 @@ def _stop_kernels(base: str, token: str) -> None:
                                                       method="DELETE"))
 
 
+def _saved_with_outputs(path: Path) -> bool:
+    """Every code cell of the file on disk has run; False while Jupyter is still writing it
+    (the file can be empty or cut short for a moment during a save)."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (nbformat.reader.NotJSONError, ValueError):
+        return False
+    return all(c.execution_count for c in nb.cells if c.cell_type == "code")
+
+
 @pytest.mark.parametrize("notebook", list(NOTEBOOKS))
 def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, notebook):
     base, token, copy = lab
@@ -140,8 +150,7 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, notebook):
         shown = page.locator(".jp-OutputArea-output img").count()
         page.keyboard.press("Control+s")
         for _ in range(60):  # until the saved file has the outputs
-            if all(c.execution_count for c in nbformat.read(copy / "notebooks" / notebook, as_version=4).cells
-                   if c.cell_type == "code"):
+            if _saved_with_outputs(copy / "notebooks" / notebook):
                 break
             time.sleep(0.5)
         page.screenshot(path=str(artifacts / f"jupyterlab-{Path(notebook).stem}.png"))

@@ -1,5 +1,6 @@
 """The real DVC + papermill + nbconvert pipeline on a copy of the repo (small real sample)."""
 
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -181,3 +182,17 @@ def test_kernel_is_this_environment(tmp_path):
     # the runner writes this environment's prefix as "<venv>" (no local paths are published),
     # so "<venv>" here means the kernel's sys.prefix was exactly ours
     assert out.cells[-1].outputs[0]["text"].strip() == "<venv>" != sys.prefix
+
+
+def test_index_shows_a_metrics_file_of_an_older_format_as_not_run(tmp_path):
+    """A metrics file from before the verdict rule (claim without checks) is not half-read."""
+    project = copy_project(tmp_path)
+    metrics = project / "reports/metrics"
+    metrics.mkdir(parents=True, exist_ok=True)
+    for path in metrics.glob("*.json"):
+        path.unlink()
+    (metrics / "basic.json").write_text(json.dumps({"test_accuracy": {"mean": 0.9, "std": 0.01}, "repeats": 3,
+                                                    "claim": {"verdict": "holds"}}))
+    out = site.build(project).read_text()
+    row = out[out.index('id="row-basic"'):]
+    assert "not run" in row[:row.index("</tr>")]

@@ -125,6 +125,13 @@ def _pct(stat: dict | None) -> str:
     return fmt_pm(stat["mean"], stat["std"], percent=True) if stat else ""
 
 
+def _current(m: dict) -> bool:
+    """A metrics file in this version's format (claim with checks, protocol and rule)."""
+    claim = m.get("claim")
+    return (isinstance(claim, dict) and {"verdict", "checks", "protocol", "rule"} <= set(claim)
+            and {"test_accuracy", "repeats"} <= set(m))
+
+
 def model_rows(root: Path, params: config.Params) -> list[ModelRow]:
     """The summary table's rows, from params.yaml and each configuration's metrics file."""
     rows = []
@@ -132,6 +139,8 @@ def model_rows(root: Path, params: config.Params) -> list[ModelRow]:
     for name, cfg in params.models.items():
         files = paths.model_files(name, root)
         m = fileio.read_json(files.metrics)
+        if m and not _current(m):
+            m = None  # written by an older version of the pipeline: shown as not run, never half-read
         acc = m["test_accuracy"] if m else None
         rows.append(ModelRow(
             name=name, title=cfg.title, source=cfg.source,
@@ -153,8 +162,8 @@ def classical_rows(root: Path) -> ClassicalTable | None:
     """Validation accuracy of every classical model; test accuracy of the chosen one only."""
     files = paths.classical_files(root)
     m = fileio.read_json(files.metrics)
-    if not m:
-        return None
+    if not m or not {"models", "chosen", "rule", "images"} <= set(m):
+        return None  # not run, or written by an older version of the pipeline
     t = fileio.read_json(files.timing) or {}  # the same keys as m["models"]
     chosen = m["chosen"]["model"]
     rows = [ClassicalRow(name=v["name"], val_accuracy=v["val_accuracy"],
