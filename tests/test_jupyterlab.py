@@ -96,21 +96,33 @@ def browser():
         b.close()
 
 
-def _wait_for_kernel(page, timeout: float = 120) -> None:
-    """Until the notebook is rendered and its kernel idle (accepting a kernel dialog if shown)."""
+# the notebook panel on show: a restored workspace can hold other notebooks' tabs
+SHOWN = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+
+
+def _wait_for_kernel(page, notebook: str, timeout: float = 120) -> None:
+    """Until ``notebook`` is the tab on show, rendered, and its kernel idle (accepting a
+    kernel dialog if shown)."""
     deadline = time.monotonic() + timeout
+    status = tab = ""
     while time.monotonic() < deadline:
         if page.locator(".jp-Dialog").count():
             page.click(".jp-Dialog button.jp-mod-accept")  # "Select Kernel": the notebook's own
-        status = page.inner_text("#jp-main-statusbar")
-        if page.locator(".jp-Notebook .jp-Cell").count() > 1 and "Idle" in status and "No Kernel" not in status:
+        status, tab = page.inner_text("#jp-main-statusbar"), _current_tab(page)
+        if (tab == notebook and page.locator(f"{SHOWN} .jp-Cell").count() > 1
+                and "Idle" in status and "No Kernel" not in status):
             return
         time.sleep(0.5)
-    raise AssertionError(f"kernel not ready after {timeout} s: {status!r}")
+    raise AssertionError(f"{notebook} not ready after {timeout} s: tab on show {tab!r}, status {status!r}")
+
+
+def _current_tab(page) -> str:
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+    return tab.first.inner_text() if tab.count() else ""
 
 
 def _prompts(page) -> list[str]:
-    return page.eval_on_selector_all(".jp-CodeCell .jp-InputPrompt", "els => els.map(e => e.textContent)")
+    return page.eval_on_selector_all(f"{SHOWN} .jp-CodeCell .jp-InputPrompt", "els => els.map(e => e.textContent)")
 
 
 def _stop_kernels(base: str, token: str) -> None:
@@ -139,13 +151,18 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, notebook):
     page_errors = []
     page.on("pageerror", lambda e: page_errors.append(str(e)))
     try:
-        page.goto(f"{base}/lab/tree/notebooks/{notebook}?token={token}")
-        _wait_for_kernel(page)
+        # a workspace of its own: nothing restored from the notebooks opened before it
+        page.goto(f"{base}/lab/workspaces/{Path(notebook).stem}/tree/notebooks/{notebook}?reset&token={token}")
+        _wait_for_kernel(page, notebook)
         page.click(".lm-MenuBar-itemLabel:text-is('Run')")
         page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+        started = time.monotonic() + 60   # the first cell is queued or running by then
         deadline = time.monotonic() + 600
         while not (_prompts(page) and all(re.fullmatch(r"\[\d+\]:", p) for p in _prompts(page))):
-            assert time.monotonic() < deadline, f"Run All did not finish: {_prompts(page)}"
+            now = time.monotonic()
+            assert now < deadline, f"Run All did not finish in {notebook}: {_prompts(page)}"
+            assert now < started or any(p != "[ ]:" for p in _prompts(page)), \
+                f"Run All started no cell of {notebook} (tab on show {_current_tab(page)!r}): {_prompts(page)}"
             time.sleep(1)
         shown = page.locator(".jp-OutputArea-output img").count()
         page.keyboard.press("Control+s")
@@ -154,6 +171,9 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, notebook):
                 break
             time.sleep(0.5)
         page.screenshot(path=str(artifacts / f"jupyterlab-{Path(notebook).stem}.png"))
+    except AssertionError:
+        page.screenshot(path=str(artifacts / f"jupyterlab-{Path(notebook).stem}-failed.png"))
+        raise
     finally:
         page.close()
         _stop_kernels(base, token)
