@@ -146,10 +146,11 @@ def worker_start() -> dict:
 
     pool = executor.LocalPool(2)
     t = time.perf_counter()
-    pool.run([executor.Task(f"noop {i}", _noop, i) for i in range(2)], None, log=lambda *_: None)
+    pool.run([executor.Task(f"noop {i}", _noop, i) for i in range(2)], None, log=lambda *_: None, describe=str)
     started = time.perf_counter() - t
     t = time.perf_counter()
-    pool.run([executor.Task(f"tf {i}", _import_tensorflow, i) for i in range(2)], None, log=lambda *_: None)
+    pool.run([executor.Task(f"tf {i}", _import_tensorflow, i) for i in range(2)], None, log=lambda *_: None,
+             describe=str)
     return {"start": started, "first_tensorflow_task": time.perf_counter() - t}
 
 
@@ -458,8 +459,16 @@ def part_executor(lines: list[str], state: dict, variants: int = 2, seeds: int =
     same = one["accuracy"] == two["accuracy"] == ray["accuracy"]
     n = one["runs"]
     per_run = one["seconds"] / n  # one worker: a run's whole cost, one after another
+    per_round_here = two["seconds"] / math.ceil(n / 2)  # two runs side by side on this machine's cores
     overhead = max(ray["seconds"] - math.ceil(n / 2) * max(ray["fit_seconds"]), 0.0) / n
     full = 2 * len(_sweep_variants()) * len(_sweep_seeds())
+
+    def estimate(w: int) -> str:
+        if w <= 2:  # measured here: what this machine's cores give
+            return _duration((n_rounds := math.ceil(full / w)) * (per_run if w == 1 else per_round_here)) \
+                + (f" ({n_rounds} rounds)" if w > 1 else "")
+        # a cluster of w one-CPU workers, each as fast as one worker alone here
+        return _duration(math.ceil(full / w) * (per_run + overhead))
     lines += ["## Executor (parallel runs)", "",
               f"- starting 2 local worker processes: {start['start']:.2f} s; their first task, which imports "
               f"TensorFlow: {start['first_tensorflow_task']:.1f} s (once per stage; one worker runs in the "
@@ -471,9 +480,10 @@ def part_executor(lines: list[str], state: dict, variants: int = 2, seeds: int =
               f"took {cluster_start:.1f} s to start); test accuracies identical in all three: {same}",
               f"- from these: {per_run:.1f} s per run, Ray's cost per task beyond the fit "
               f"{overhead:.1f} s; the {full} runs of both sweeps would take about "
-              + ", ".join(f"{w} workers {_duration(math.ceil(full / w) * per_run + overhead * full / w)}"
-                          for w in (1, 2, 8, 64))
-              + " (runs are independent, so the time falls with the workers until one round of runs is left)", ""]
+              + ", ".join(f"{w} workers {estimate(w)}" for w in (1, 2, 8, 64))
+              + " (1 and 2 workers at this machine's measured rates; 8 and 64 as Ray workers of one CPU "
+              "each, every one as fast as a lone worker here, plus Ray's cost per task: the runs are "
+              "independent, so the time falls with the workers until one round of runs is left)", ""]
 
 
 def _sweep_variants() -> list[str]:
