@@ -199,6 +199,16 @@ def test_the_closure_reader_finds_function_level_imports():
 # --------------------------------------------------------------------------- what really happens
 
 
+def test_python_bytecode_is_no_dependency():
+    """Importing the package writes ``__pycache__`` beside it (unless PYTHONDONTWRITEBYTECODE
+    is set); if DVC hashed it, every stage would look changed after a plain import."""
+    for path in ("pipeline/core/__pycache__/config.cpython-311.pyc", "pipeline/__pycache__/cli.cpython-311.pyc",
+                 "pipeline/modeling/train.cpython-311.pyc"):
+        proc = run([bin_path("dvc"), "check-ignore", path], cwd=REPO)
+        assert proc.returncode == 0 and path in proc.stdout, (path, proc.stdout, proc.stderr)
+    assert run([bin_path("dvc"), "check-ignore", "pipeline/core/config.py"], cwd=REPO).returncode == 1
+
+
 @pytest.mark.slow
 def test_every_file_the_pipeline_wrote_is_a_declared_out(built_project):
     root, _ = built_project
