@@ -459,16 +459,15 @@ def part_executor(lines: list[str], state: dict, variants: int = 2, seeds: int =
     same = one["accuracy"] == two["accuracy"] == ray["accuracy"]
     n = one["runs"]
     per_run = one["seconds"] / n  # one worker: a run's whole cost, one after another
-    per_round_here = two["seconds"] / math.ceil(n / 2)  # two runs side by side on this machine's cores
     overhead = max(ray["seconds"] - math.ceil(n / 2) * max(ray["fit_seconds"]), 0.0) / n
     full = 2 * len(_sweep_variants()) * len(_sweep_seeds())
+    # seconds per round of w runs side by side: measured here for 1 and 2 workers; for a cluster,
+    # w one-CPU workers each as fast as one worker alone here, plus Ray's cost per task
+    per_round = {1: per_run, 2: two["seconds"] / math.ceil(n / 2)}
 
     def estimate(w: int) -> str:
-        if w <= 2:  # measured here: what this machine's cores give
-            return _duration((n_rounds := math.ceil(full / w)) * (per_run if w == 1 else per_round_here)) \
-                + (f" ({n_rounds} rounds)" if w > 1 else "")
-        # a cluster of w one-CPU workers, each as fast as one worker alone here
-        return _duration(math.ceil(full / w) * (per_run + overhead))
+        rounds = math.ceil(full / w)
+        return _duration(rounds * per_round.get(w, per_run + overhead)) + (f" ({rounds} rounds)" if w == 2 else "")
     lines += ["## Executor (parallel runs)", "",
               f"- starting 2 local worker processes: {start['start']:.2f} s; their first task, which imports "
               f"TensorFlow: {start['first_tensorflow_task']:.1f} s (once per stage; one worker runs in the "

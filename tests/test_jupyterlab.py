@@ -164,7 +164,7 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, notebook):
             assert now < started or any(p != "[ ]:" for p in _prompts(page)), \
                 f"Run All started no cell of {notebook} (tab on show {_current_tab(page)!r}): {_prompts(page)}"
             time.sleep(1)
-        shown = page.locator(".jp-OutputArea-output img").count()
+        shown = page.locator(f"{SHOWN} .jp-OutputArea-output img").count()
         page.keyboard.press("Control+s")
         for _ in range(60):  # until the saved file has the outputs
             if _saved_with_outputs(copy / "notebooks" / notebook):
