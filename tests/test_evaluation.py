@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.core import dataset, stats
+from pipeline.core import dataset, seed_stats
 from pipeline.model_report import evaluation
 from pipeline.modeling import train as modeling
 from pipeline.core.config import Claim, ModelConfig, VerdictParams
 
 
 def test_mean_std_uses_the_sample_standard_deviation():
-    assert stats.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
-    assert stats.mean_std([0.5]) == (0.5, 0.0)
+    assert seed_stats.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
+    assert seed_stats.mean_std([0.5]) == (0.5, 0.0)
     with pytest.raises(ValueError):
-        stats.mean_std([])
-    assert stats.fmt_mean_std([0.97, 0.98, 0.99], percent=True) == "98.00 ± 1.00 %"
+        seed_stats.mean_std([])
+    assert seed_stats.fmt_mean_std([0.97, 0.98, 0.99], percent=True) == "98.00 ± 1.00 %"
 
 
 @pytest.mark.parametrize("x, half_unit", [(0.91, 0.005), (0.9781, 0.00005), (35.08, 0.005), (88.0, 0.5), (0.1, 0.05)])
@@ -34,7 +34,7 @@ def test_confident_mistakes_are_sorted_by_confidence():
 def test_confusion_and_class_report():
     y = np.array([0, 0, 1, 1, 2])
     p = np.array([0, 1, 1, 1, 1])
-    cm = stats.confusion(y, p, 3)
+    cm = seed_stats.confusion(y, p, 3)
     assert cm.tolist() == [[1, 1, 0], [0, 2, 0], [0, 1, 0]]
     rep = evaluation.class_report(y, p, ["a", "b", "c"])
     assert rep.loc["b", "precision"] == pytest.approx(0.5) and rep.loc["b", "recall"] == 1.0
@@ -78,26 +78,26 @@ RULE = VerdictParams()  # 95 %, accuracy margin 0.01, loss margin 25 % of the cl
 @pytest.mark.parametrize("p, df, expected", [(0.975, 2, 4.302653), (0.975, 4, 2.776445), (0.975, 9, 2.262157),
                                              (0.95, 2, 2.919986), (0.975, 29, 2.045230)])
 def test_t_quantiles_are_the_textbook_values(p, df, expected):
-    assert stats.t_quantile(p, df) == pytest.approx(expected, abs=1e-6)
+    assert seed_stats.t_quantile(p, df) == pytest.approx(expected, abs=1e-6)
 
 
 def test_prediction_half_width_by_hand():
     # s = 0.002 over n = 3 seeds: 4.302653 · 0.002 · √(4/3) = 0.0099365
-    assert stats.prediction_half_width(0.002, 3) == pytest.approx(4.302653 * 0.002 * (4 / 3) ** 0.5, rel=1e-6)
-    assert stats.prediction_half_width(0.002, 3) == pytest.approx(0.0099365, abs=1e-7)
+    assert seed_stats.prediction_half_width(0.002, 3) == pytest.approx(4.302653 * 0.002 * (4 / 3) ** 0.5, rel=1e-6)
+    assert seed_stats.prediction_half_width(0.002, 3) == pytest.approx(0.0099365, abs=1e-7)
     # n = 5: 2.776445 · s · √1.2
-    assert stats.prediction_half_width(1.0, 5) == pytest.approx(2.776445 * 1.2 ** 0.5, rel=1e-6)
-    assert stats.prediction_half_width(1.0, 1) == float("inf")
+    assert seed_stats.prediction_half_width(1.0, 5) == pytest.approx(2.776445 * 1.2 ** 0.5, rel=1e-6)
+    assert seed_stats.prediction_half_width(1.0, 1) == float("inf")
 
 
 def test_seeds_to_reach_a_width():
     # s = 0.003, width 0.01: n = 3 gives 4.3027·0.003·1.1547 = 0.0149, n = 4: 3.1824·0.003·1.1180 = 0.01067,
     # n = 5: 2.7764·0.003·1.0954 = 0.00912 → 5
-    assert stats.seeds_to_reach(0.003, 0.01) == 5
-    assert stats.prediction_half_width(0.003, 4) > 0.01 >= stats.prediction_half_width(0.003, 5)
+    assert seed_stats.seeds_to_reach(0.003, 0.01) == 5
+    assert seed_stats.prediction_half_width(0.003, 4) > 0.01 >= seed_stats.prediction_half_width(0.003, 5)
     # the half-width never falls below 1.96 s: s = 0.006 never reaches 0.01
-    assert stats.seeds_to_reach(0.006, 0.01) is None
-    assert stats.seeds_to_reach(0.0, 0.01) == 2
+    assert seed_stats.seeds_to_reach(0.006, 0.01) is None
+    assert seed_stats.seeds_to_reach(0.0, 0.01) == 2
 
 
 def test_a_claim_inside_the_prediction_interval_is_consistent():
@@ -111,7 +111,7 @@ def test_a_claim_inside_the_prediction_interval_is_consistent():
 
 def test_the_edge_of_the_interval_widened_by_the_printed_rounding():
     values = [0.979, 0.981, 0.983]  # mean 0.981, half-width 0.00993655
-    assert stats.prediction_half_width(0.002, 3) == pytest.approx(0.00993655, abs=1e-8)
+    assert seed_stats.prediction_half_width(0.002, 3) == pytest.approx(0.00993655, abs=1e-8)
     # 0.99094 (rounding 0.000005) is 0.00994 away: inside 0.00993655 + 0.000005; 0.99095 is not
     assert evaluation.check_quantity("test accuracy", 0.99094, values, RULE).outcome == "consistent"
     assert evaluation.check_quantity("test accuracy", 0.99095, values, RULE).outcome == "not consistent"
@@ -216,7 +216,7 @@ def test_metrics_file_lets_every_verdict_be_recomputed():
     assert m["test_accuracy"] == {"mean": 0.98, "std": 0.01}
     check = m["claim"]["checks"]["test_accuracy"]
     assert m["claim"]["verdict"] == "inconclusive" and check["seeds_needed"] is None  # s = 0.01 ≥ margin / 1.96
-    assert check["half_width"] == pytest.approx(round(stats.prediction_half_width(0.01, 3), 6))
+    assert check["half_width"] == pytest.approx(round(seed_stats.prediction_half_width(0.01, 3), 6))
     assert m["claim"]["rule"] == {"confidence": 0.95, "accuracy_margin": 0.01, "loss_margin": 0.25}
     assert m["claim"]["protocol"]["source"] == "split" and m["claim"]["protocol"]["run"] == "split"
     assert list(m["seeds"]) == ["0", "1", "2"] and set(m["seeds"]["0"]) >= {"test_accuracy", "train_accuracy",

@@ -9,7 +9,7 @@ import keras
 import pandas as pd
 
 from pipeline.core.config import ModelConfig, VerdictParams
-from pipeline.core.stats import t_quantile
+from pipeline.core.seed_stats import t_quantile
 from pipeline.model_report.evaluation import Verdict, source_protocol_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -12,7 +12,7 @@ import jinja2
 import nbformat
 
 from pipeline.core import config, fileio, paths, provenance, runner
-from pipeline.core.stats import fmt_pm
+from pipeline.core.seed_stats import fmt_pm
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
