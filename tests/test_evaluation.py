@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.core import dataset, seed_stats
-from pipeline.model_report import evaluation
+from pipeline.model_report import evaluation, report
 from pipeline.modeling import train as modeling
 from pipeline.core.config import Claim, ModelConfig, VerdictParams
 
@@ -100,6 +100,18 @@ def test_seeds_to_reach_a_width():
     assert seed_stats.seeds_to_reach(0.0, 0.01) == 2
 
 
+def _reasons(v: evaluation.Verdict) -> list[str]:
+    """The verdict's measured reasons in the words the claim box shows."""
+    return [report.reason_text(r) for r in v.reasons]
+
+
+def _box_text(v: evaluation.Verdict) -> str:
+    """The claim box's words (tags dropped, spaces collapsed)."""
+    import html
+    import re
+
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", report.claim_box(v, "S", 3))).split())
+
 def test_a_claim_inside_the_prediction_interval_is_consistent():
     # mean 0.981, s = 0.002: half-width 0.0099365; 0.9781 is 0.0029 away → consistent
     v = evaluation.judge_claim(Claim(accuracy=0.9781), _training([0.979, 0.981, 0.983]), RULE)
@@ -123,20 +135,20 @@ def test_the_edge_of_the_interval_widened_by_the_printed_rounding():
 def test_a_claim_outside_the_interval_is_not_consistent_and_says_by_how_much():
     v = evaluation.judge_claim(Claim(accuracy=0.8874), _training([0.975, 0.976, 0.977]), RULE)
     c = v.checks[0]
-    assert v.verdict == "not consistent" and c.why.startswith("below the interval by 0.08")
+    assert v.verdict == "not consistent" and report.check_text(c).startswith("below the interval by 0.08")
 
 
 def test_a_wide_interval_is_inconclusive_and_says_how_many_seeds_would_decide():
     # s = 0.003: half-width 0.0149 > margin 0.01; 5 seeds at this spread would decide
     v = evaluation.judge_claim(Claim(accuracy=0.98), _training([0.977, 0.980, 0.983]), RULE)
     c = v.checks[0]
-    assert v.verdict == "inconclusive" and c.seeds_needed == 5 and "5 seeds" in c.why
+    assert v.verdict == "inconclusive" and c.seeds_needed == 5 and "5 seeds" in report.check_text(c)
     # one seed: no spread, inconclusive whatever the claim is
     one = evaluation.check_quantity("test accuracy", 0.98, [0.98], RULE)
-    assert one.outcome == "inconclusive" and one.seeds_needed is None and "at least 2" in one.why
+    assert one.outcome == "inconclusive" and one.seeds_needed is None and "at least 2" in report.check_text(one)
     # a spread larger than the margin can never decide
     wide = evaluation.check_quantity("test accuracy", 0.98, [0.97, 0.98, 0.99], RULE)
-    assert wide.outcome == "inconclusive" and wide.seeds_needed is None and "no number of seeds" in wide.why
+    assert wide.outcome == "inconclusive" and wide.seeds_needed is None and "no number of seeds" in report.check_text(wide)
 
 
 def test_the_loss_margin_is_a_share_of_the_claim():
@@ -162,15 +174,15 @@ def test_another_protocol_shows_the_checks_but_gives_no_verdict():
 def test_training_accuracy_is_named_only_when_the_claim_is_consistent_with_it():
     v = evaluation.judge_claim(Claim(accuracy=0.9996), _training([0.976, 0.977, 0.978],
                                                                  train_acc=[0.9995, 0.9996, 0.9997]), RULE)
-    assert v.verdict == "not consistent" and any("training data" in r for r in v.reasons)
+    assert v.verdict == "not consistent" and any("training data" in r for r in _reasons(v))
     assert [c.quantity for c in v.explanations] == ["training accuracy"]
     # several standard deviations above our training accuracy: no such reason
     v = evaluation.judge_claim(Claim(accuracy=0.9996), _training([0.976, 0.977, 0.978],
                                                                  train_acc=[0.990, 0.991, 0.992]), RULE)
-    assert v.explanations[0].outcome == "not consistent" and not any("training data" in r for r in v.reasons)
+    assert v.explanations[0].outcome == "not consistent" and not any("training data" in r for r in _reasons(v))
     # below our test accuracy: training data is never the explanation
     v = evaluation.judge_claim(Claim(accuracy=0.90), _training([0.976, 0.977, 0.978], train_acc=[0.99] * 3), RULE)
-    assert not v.explanations and not any("training" in r for r in v.reasons)
+    assert not v.explanations and not any("training" in r for r in _reasons(v))
 
 
 def test_unscaled_pixels_explain_both_numbers_only_when_they_match():
@@ -180,22 +192,22 @@ def test_unscaled_pixels_explain_both_numbers_only_when_they_match():
     assert v.verdict == "not consistent"
     assert {c.quantity: c.outcome for c in v.explanations} == {"unscaled test accuracy": "consistent",
                                                                "unscaled test loss": "consistent"}
-    assert any("0..255" in r and "accuracy 0.91" in r and "loss 35.08" in r for r in v.reasons)
+    assert any("0..255" in r and "accuracy 0.91" in r and "loss 35.08" in r for r in _reasons(v))
     # the loss matches, the accuracy does not: the reason says which
     t = _training([0.92, 0.921, 0.922], test_loss=(0.27, 0.28, 0.27), raw_loss=(34.0, 34.5, 35.0),
                   raw_acc=(0.60, 0.61, 0.62))
     v = evaluation.judge_claim(Claim(accuracy=0.91, loss=35.08), t, RULE)
-    text = " ".join(v.reasons)
+    text = " ".join(_reasons(v))
     assert "loss 35.08" in text and "accuracy is not explained" in text
     # no match: no reason
     t = _training([0.92] * 3, test_loss=(0.27, 0.28, 0.27), raw_loss=(3.0, 3.1, 3.2))
-    assert not any("0..255" in r for r in evaluation.judge_claim(Claim(loss=35.08), t, RULE).reasons)
+    assert not any("0..255" in r for r in _reasons(evaluation.judge_claim(Claim(loss=35.08), t, RULE)))
 
 
 def test_dead_units_sigmoid_outputs_and_test_validation_are_reported():
     v = evaluation.judge_claim(Claim(), _training([0.9] * 3, dead=(0, 2, 1), prob_sum=2.5, validation_on="test"), RULE)
     assert v.verdict == "no claim"
-    text = " ".join(v.reasons)
+    text = " ".join(_reasons(v))
     assert "hidden_2 (10 units)" in text and "in 2 of 3 seeds" in text and "seed 1: 2 (test accuracy 0.9000)" in text
     assert "seed 0:" not in text  # no unit died with seed 0
     assert "sum to 2.500" in text
@@ -204,8 +216,8 @@ def test_dead_units_sigmoid_outputs_and_test_validation_are_reported():
 
 def test_zero_dead_units_are_no_reason():
     v = evaluation.judge_claim(Claim(accuracy=0.8874), _training([0.975, 0.976, 0.977], dead=(0, 0, 0)), RULE)
-    assert not any("Dead ReLU" in r for r in v.reasons)
-    assert any("No unit of the narrowest layer hidden_2" in r for r in v.reasons)
+    assert not any("Dead ReLU" in r for r in _reasons(v))
+    assert any("No unit of the narrowest layer hidden_2" in r for r in _reasons(v))
 
 
 def test_metrics_file_lets_every_verdict_be_recomputed():
@@ -225,14 +237,15 @@ def test_metrics_file_lets_every_verdict_be_recomputed():
 
 def test_dead_units_of_a_wide_layer_are_not_blamed():
     t = _training([0.9] * 3, dead=(1, 2, 0), cfg=_cfg(hidden=[300, 100]))
-    assert not any("Dead ReLU" in r for r in evaluation.judge_claim(Claim(accuracy=0.9), t, RULE).reasons)
+    assert not any("Dead ReLU" in r for r in _reasons(evaluation.judge_claim(Claim(accuracy=0.9), t, RULE)))
 
 
 def test_measurements_without_a_match_are_one_line_not_a_table():
     v = evaluation.judge_claim(Claim(accuracy=0.8874, loss=0.5342), _training([0.975, 0.976, 0.977]), RULE)
     assert v.explanations and not v.matched  # unscaled pixels tried, neither number matches
-    assert "unscaled test loss 1 ± 0 (not consistent with 0.5342)" in v.unmatched
+    assert "unscaled test loss 1 ± 0 (not consistent with 0.5342)" in _box_text(v)
     t = _training([0.92, 0.921, 0.922], test_loss=(0.27, 0.28, 0.27), raw_loss=(34.0, 34.5, 35.0),
                   raw_acc=(0.60, 0.61, 0.62))
     v = evaluation.judge_claim(Claim(accuracy=0.91, loss=35.08), t, RULE)
     assert [c.quantity for c in v.matched] == ["unscaled test accuracy", "unscaled test loss"] and not v.unmatched
+    assert "without a match" not in _box_text(v)
