@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.core import config
 from pipeline.core import hypothesis_tests as ht
-from pipeline.loss_sweep import families, runs, sweep_tables
+from pipeline.loss_sweep import families, runs, sweep_tables, sweep_text
 from tests.conftest import REPO
 
 
@@ -100,19 +100,19 @@ def test_family_a_tests_every_variant_and_metric_under_holm(sweep):
     assert row["detectable_80"] > row["detectable"]
     loss_row = t[(t["variant"] == "dropout_50") & (t["metric"] == "test_loss")].iloc[0]
     assert loss_row["better"]  # lower loss
-    text = fam.statement()
+    text = sweep_text.statement(fam)
     assert "Family A" in text and "20 tests (10 variants × 2 metrics)" in text and "Holm" in text
     assert "1 − 0.05/20 = 99.7500% (Bonferroni)" in text
 
 
 def test_the_baseline_sentence_is_computed_and_names_detectable_differences(sweep):
     loss = config.LOSSES[0]
-    quiet = families.baseline_sentence(families.versus_baseline(_sweep_runs(sweep, losses=[loss]), sweep, loss), loss)
+    quiet = sweep_text.baseline(families.versus_baseline(_sweep_runs(sweep, losses=[loss]), sweep, loss), loss)
     assert "0 of 20 comparisons with the baseline are significant" in quiet
     assert "No difference was detected for 10 variants in test accuracy, where the test would have called a " \
            "difference of" in quiet
     assert "R4 ranked variants by differences of 0.001" in quiet
-    loud = families.baseline_sentence(families.versus_baseline(
+    loud = sweep_text.baseline(families.versus_baseline(
         _sweep_runs(sweep, shift={"dropout_50": 0.01}, losses=[loss]), sweep, loss), loss)
     assert loud != quiet and "better: Increase dropout to 50% (test accuracy +0.01" in loud
     assert "no difference was detected for 9 variants in test accuracy" in loud.lower()
@@ -153,10 +153,10 @@ def test_identity_counts_bit_identical_pairs_exactly(sweep):
     row = ident[(ident["variant"] == "baseline") & (ident["seed"] == 1)].iloc[0]
     assert not row["probabilities_identical"] and row["same_class"] == 46 and not row["histories_identical"]
     assert row["max_abs_difference"] == pytest.approx(0.9)  # 0.91 − 0.01 where the class moved
-    text = " ".join(families.identity_sentences(ident))
+    text = sweep_text.identity(families.LossComparison(ident, None, None))
     assert "bit-identical in 32 of 33 pairs" in text and "the same on every test image in 32 of 33 pairs" in text
     assert "exactly equal in 32 of 33 pairs" in text and "46 of 50" in text
-    same = " ".join(families.identity_sentences(families.identity(*_identical_outputs(sweep)[:2], sweep)))
+    same = sweep_text.identity(families.LossComparison(families.identity(*_identical_outputs(sweep)[:2], sweep), None, None))
     assert "bit-identical in 33 of 33 pairs" in same and "to the last bit" in same
 
 
@@ -186,7 +186,7 @@ def test_mcnemar_is_per_seed_under_holm_with_detectable_differences(sweep):
     assert big["detectable"] == pytest.approx(big["detectable_count"] / 400)
     quiet = t.loc[("dropout_50", 2)]
     assert quiet["discordant"] == 0 and quiet["p"] == 1.0
-    text = " ".join(families.losses_sentences(comp))
+    text = sweep_text.conclusion(comp, {})
     assert "Family C" in text and "1 of 33 tests significant (Baseline: 1 of 3 seeds)" in text
     assert "no split of it could be significant" in text and "b = c = 0" in text
     summary = families.variant_summary(comp).set_index("variant")
@@ -197,12 +197,12 @@ def test_mcnemar_is_per_seed_under_holm_with_detectable_differences(sweep):
 def test_family_b_and_the_conclusion_follow_the_numbers(sweep):
     probs, hist, y = _identical_outputs(sweep)
     runs_ = _runs_of(probs, y)
-    quiet = families.conclusion(families.compare_losses(runs_, probs, hist, y, sweep), {})
+    quiet = sweep_text.conclusion(families.compare_losses(runs_, probs, hist, y, sweep), {})
     b = families.compare_losses(runs_, probs, hist, y, sweep).paired
     assert b.m == 11 and b.level == pytest.approx(0.05 / 11) and not b.table["significant"].any()
-    assert any("exactly 0 in every seed of every variant" in s for s in quiet)
-    assert any("trained from the same 3 seeds" in s for s in quiet)
-    assert any("0 of 33 tests significant" in s for s in quiet)
+    assert any("exactly 0 in every seed of every variant" in s for s in quiet.splitlines())
+    assert any("trained from the same 3 seeds" in s for s in quiet.splitlines())
+    assert any("0 of 33 tests significant" in s for s in quiet.splitlines())
     # a real accuracy difference between the losses of one variant, in every seed
     shifted = runs_.copy()
     noise = {0: 0.0, 1: 0.0004, 2: -0.0003}
@@ -210,9 +210,9 @@ def test_family_b_and_the_conclusion_follow_the_numbers(sweep):
     shifted.loc[rows, "test_accuracy"] += 0.01 + shifted.loc[rows, "seed"].map(noise)
     other = (shifted["loss"] == config.LOSSES[0]) & (shifted["variant"] == "baseline")
     shifted.loc[other, "test_accuracy"] += shifted.loc[other, "seed"].map(noise)
-    loud = families.conclusion(families.compare_losses(shifted, probs, hist, y, sweep), {})
+    loud = sweep_text.conclusion(families.compare_losses(shifted, probs, hist, y, sweep), {})
     assert loud != quiet
-    text = " ".join(loud)
+    text = loud
     assert "1 of 11 variants significant (Increase dropout to 50% +0.0100)" in text
     assert "no difference was detected for 1 variant, where the test would have called a difference of" in text
     assert "the difference is exactly 0 in every seed for 9 variants" in text
@@ -222,7 +222,7 @@ def test_conclusion_names_variants_beyond_noise_against_the_baseline(sweep):
     loss = config.LOSSES[0]
     fam = families.versus_baseline(_sweep_runs(sweep, shift={"dropout_50": 0.01, "first_up": -0.01}, losses=[loss]),
                                 sweep, loss)
-    text = " ".join(families.conclusion(None, {loss: fam}))
+    text = sweep_text.conclusion(None, {loss: fam})
     assert "better: Increase dropout to 50% (test accuracy +0.0" in text
     assert "worse: Increase neurons in 1st layer (test accuracy -0.0" in text
 
@@ -273,11 +273,11 @@ def test_the_split_policy_is_stated_from_the_prepared_arrays(sweep):
     splits = runs.seed_splits(small, ds)
     assert [s.seed for s in splits] == [0, 1] and all(s.distinct == 1 and s.runs == 22 for s in splits)
     assert splits[0].sha256 != splits[1].sha256 and splits[0].fit + splits[0].validation == 200
-    text = runs.split_policy(splits)
+    text = sweep_text.split_policy(splits)
     assert "one validation split per seed" in text and "all 22 runs of each seed" in text
     assert "the seeds' splits differ" in text
     bad = [dataclasses.replace(splits[0], distinct=2), splits[1]]
-    assert "**Not** shared: the runs of seed(s) 0" in runs.split_policy(bad)
+    assert "**Not** shared: the runs of seed(s) 0" in sweep_text.split_policy(bad)
 
 
 def test_cache_key_depends_on_what_determines_the_result_only(sweep):

@@ -288,25 +288,3 @@ def seed_splits(sweep: SweepParams, ds: Dataset) -> list[SeedSplit]:
         fit, val = sorted(sizes)[0]
         out.append(SeedSplit(seed, len(LOSSES) * len(sweep.variants), len(hashes), fit, val, sorted(hashes)[0]))
     return out
-
-
-def split_policy(splits: list[SeedSplit]) -> str:
-    """The split policy in one paragraph, computed from ``seed_splits``."""
-    if not splits:
-        return "No seeds, no splits."
-    shared = all(s.distinct == 1 for s in splits)
-    differ = len({s.sha256 for s in splits}) == len(splits)
-    first = splits[0]
-    text = (f"**Split policy: one validation split per seed.** Each seed holds out {first.validation:,} of the "
-            f"{first.fit + first.validation:,} training images for validation (stratified by class) and fits on the "
-            f"other {first.fit:,}. ")
-    if shared:
-        text += (f"Checked on the arrays that training receives: all {first.runs} runs of each seed (every variant, "
-                 "both losses) are validated on the same images with the same labels")
-    else:
-        bad = [str(s.seed) for s in splits if s.distinct != 1]
-        text += f"**Not** shared: the runs of seed(s) {', '.join(bad)} were prepared with different splits"
-    text += ("; the seeds' splits differ from one another. " if differ else "; some seeds share a split. ")
-    text += ("The two runs of a (variant, seed) pair (one per loss) also start from the same initial weights "
-             "(same architecture, same seed), so runs are compared in pairs of the same seed.")
-    return text
