@@ -324,7 +324,7 @@ def _worktree(*copies: str):
 
 def part_report(lines: list[str], state: dict) -> None:
     """One real model report (R1, full data) through the runner, its seconds broken down."""
-    imports, _ = _timed([sys.executable, "-c", "import keras, pipeline.modeling.train, pipeline.core.plots"], ROOT)
+    imports, _ = _timed([sys.executable, "-c", "import keras, pipeline.modeling.train, pipeline.core.shared_figures"], ROOT)
     bare, _ = _timed([sys.executable, "-c", "pass"], ROOT)
     with _worktree("data/dataset.npz", "build/vendor") as work:
         total, proc = _timed([sys.executable, "-m", "pipeline", "run", "notebooks/02_model_report.ipynb",

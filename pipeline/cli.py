@@ -233,7 +233,7 @@ def cmd_sweep_cache(args: argparse.Namespace) -> int:
     found = 0
     for loss in config.LOSSES:
         folder = paths.sweep_files(loss, root).cache
-        live = {spec.key for _, spec in runs.run_specs(sweep, loss, ds, settings)}
+        live = {expected.key for _, expected in runs.planned_runs(sweep, loss, ds, settings)}
         stale = runs.unreachable(folder, live)
         kept = len(list(folder.glob("*.json"))) - len(stale) if folder.is_dir() else 0
         for path in stale:

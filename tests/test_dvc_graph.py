@@ -231,7 +231,7 @@ def test_editing_an_imported_module_makes_dvc_status_list_its_stages(built_proje
     shutil.copytree(src, root, symlinks=True)
     clean = run([bin_path("dvc"), "status", "--json"], cwd=root)
     assert clean.returncode == 0 and json.loads(clean.stdout) == {}, clean.stdout
-    for module, stage, untouched in (("pipeline/core/stats.py", "site", None),
+    for module, stage, untouched in (("pipeline/core/seed_stats.py", "site", None),
                                      ("pipeline/model_report/report.py", "model@baseline", "sweep@categorical_crossentropy")):
         with open(root / module, "a") as fh:
             fh.write("\n# an edit\n")

@@ -58,11 +58,11 @@ def test_one_and_two_local_workers_give_the_same_bits(mnist_file):
     assert len(wheres) == 2, f"two worker processes expected, got {wheres}"  # both workers were used
 
 
-def _square(spec, data):
+def _square(n, data):
     import time
 
-    time.sleep(0.2 * (3 - spec))  # the first task finishes last
-    return spec * spec + data
+    time.sleep(0.2 * (3 - n))  # the first task finishes last
+    return n * n + data
 
 
 def test_results_come_back_in_task_order_whatever_finishes_first():

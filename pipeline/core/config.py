@@ -96,13 +96,9 @@ class Claim(_Section):
 
 
 class VerdictParams(_Section):
-    """``verdicts``: the rule that checks a source's printed number against our runs.
-
-    A claim is *consistent* when it lies inside the ``confidence`` prediction interval for one
-    new run (t with n−1 degrees of freedom from our n seeds), widened by the rounding of the
-    printed number; *not consistent* when it lies outside; *inconclusive* when it lies inside
-    but the interval is wider than the margin (it would admit numbers that differ by more).
-    """
+    """``verdicts``: the numbers of the rule that checks a source's printed number against our
+    runs (``model_report.evaluation.check_quantity`` applies it; its words, shown by every
+    report and the front page, are ``pipeline/core/templates/verdict_rule.html.j2``)."""
 
     confidence: float = Field(0.95, ge=0.5, le=0.999, description=(
         "coverage of the prediction interval; from 0.5 to 0.999: beyond that, a few seeds give an "

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jinja2
 import keras
 import pandas as pd
 
+from pipeline.core import prose
 from pipeline.core.config import ModelConfig, VerdictParams
-from pipeline.core.stats import t_quantile
+from pipeline.core.seed_stats import t_quantile
 from pipeline.model_report.evaluation import Verdict, source_protocol_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -19,34 +19,33 @@ _COLOURS = {"consistent": ("#15803d", "#f0fdf4", "holds"), "not consistent": ("#
             "no claim": ("#475569", "#f8fafc", "none")}
 
 
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                              autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
-
-
-def rule_text(rule: VerdictParams, n: int) -> str:
-    """The verdict rule in words, with the t quantile of ``n`` seeds."""
-    c = rule.confidence
-    t = f"{t_quantile(0.5 + c / 2, n - 1):.3f}" if n > 1 else "undefined"
-    return (f"a claim is consistent when it lies inside the {100 * c:g} % prediction interval for one new run, "
-            f"mean ± t·s·√(1 + 1/n) with t the {(0.5 + c / 2):g} quantile of Student's t with n − 1 degrees of "
-            f"freedom (n = {n} seeds: t = {t}), widened by half a unit of the printed number's last digit; "
-            f"not consistent outside it (a faithful reproduction lands outside about {100 * (1 - c):g} % of the "
-            f"time); inconclusive when inside but the interval's half-width exceeds the margin (accuracy "
-            f"± {rule.accuracy_margin:g}, loss ± {100 * rule.loss_margin:g} % of the claim).")
+def rule_quantile(rule: VerdictParams, n: int) -> float | None:
+    """The t quantile of the verdict rule for ``n`` seeds (None for one seed: no spread)."""
+    return t_quantile(0.5 + rule.confidence / 2, n - 1) if n > 1 else None
 
 
 def claim_box(verdict: Verdict, source: str, repeats: int) -> str:
-    """The claimed-vs-measured box (HTML)."""
+    """The claimed-vs-measured box (HTML); the rule's words are ``core/templates/verdict_rule.html.j2``."""
     colour, background, css = _COLOURS[verdict.verdict]
-    return _env().get_template("claim_box.html.j2").render(
-        v=verdict, source=source, repeats=repeats, colour=colour, background=background, css=css,
-        source_protocol=source_protocol_text(verdict.protocol), rule_text=rule_text(verdict.rule, repeats))
+    return prose.render(TEMPLATES, "claim_box.html.j2",
+                        v=verdict, source=source, repeats=repeats, colour=colour, background=background, css=css,
+                        source_protocol=source_protocol_text(verdict.protocol), t=rule_quantile(verdict.rule, repeats))
+
+
+def reason_text(reason: dict) -> str:
+    """One measured reason (``evaluation.judge_claim``) in words, as the claim box shows it."""
+    macro = prose.environment(TEMPLATES).get_template("reasons.html.j2").module.reason
+    return " ".join(str(macro(reason)).split())
+
+
+def check_text(check) -> str:
+    """Why a check has its outcome (``evaluation.ClaimCheck``), as the claim box says it."""
+    macro = prose.environment(TEMPLATES).get_template("reasons.html.j2").module.why
+    return " ".join(str(macro(check)).split())
 
 
 def warning_box(text: str) -> str:
-    return _env().get_template("warning_box.html.j2").render(text=text)
+    return prose.render(TEMPLATES, "warning_box.html.j2", text=text)
 
 
 def config_table(cfg: ModelConfig) -> pd.DataFrame:

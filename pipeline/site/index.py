@@ -11,8 +11,8 @@ from pathlib import Path
 import jinja2
 import nbformat
 
-from pipeline.core import config, fileio, paths, provenance, runner
-from pipeline.core.stats import fmt_pm
+from pipeline.core import config, fileio, paths, prose, provenance, runner
+from pipeline.core.seed_stats import fmt_pm
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -183,9 +183,10 @@ class SweepRow:
     claimed: list[str]  # R4's printed accuracy per loss
 
 
-def sweep_summary(root: Path) -> list[str]:
-    """Per loss, one sentence from its metrics file: how many variants differ from the baseline
-    in test accuracy under Holm's control, and the smallest difference that could be detected."""
+def sweep_summary(root: Path) -> list[dict]:
+    """Per loss, from its metrics file, what the front page says of it (the template puts it in
+    words): how many variants differ from the baseline in test accuracy under Holm's control,
+    and the smallest and largest difference that could be detected (None if none)."""
     out = []
     for loss in config.LOSSES:
         m = fileio.read_json(paths.sweep_files(loss, root).metrics) or {}
@@ -193,16 +194,11 @@ def sweep_summary(root: Path) -> list[str]:
                  if "test_accuracy" in v.get("versus_baseline", {})]
         if not tests or "family_a" not in m:
             continue
-        family = m["family_a"]
-        found = [t for t in tests if t["significant"]]
         detectable = [t["detectable"] for t in tests if t["detectable"] is not None]
-        text = (f"{config.LOSS_LABEL[loss]}: {len(found)} of {len(tests)} variants differ from the baseline in test "
-                f"accuracy (paired t over {len(m['seeds'])} seeds, Holm over the family of {family['tests']} tests, "
-                f"family-wise error {family['alpha']:g})")
-        if detectable:
-            text += (f"; the smallest accuracy difference these tests could detect is {min(detectable):.4f} "
-                     f"(largest {max(detectable):.4f}), against the 0.001 steps R4 ranked its variants by")
-        out.append(text + ".")
+        out.append({"loss_label": config.LOSS_LABEL[loss], "found": sum(1 for t in tests if t["significant"]),
+                    "tests": len(tests), "seeds": len(m["seeds"]), "family_tests": m["family_a"]["tests"],
+                    "alpha": m["family_a"]["alpha"],
+                    "detectable": (min(detectable), max(detectable)) if detectable else None})
     return out
 
 
@@ -236,13 +232,8 @@ def test_images(root: Path, params: config.Params) -> int | None:
 
 
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    """The front page's templates, with the shared ones (the verdict rule) in reach."""
+    return prose.environment(TEMPLATES)
 
 
 def build(root: Path | None = None) -> Path:

@@ -1,4 +1,4 @@
-"""Figures of the loss-comparison reports (kept apart from plots.py so that changing them
+"""Figures of the loss-comparison reports (kept apart from core.shared_figures so that changing them
 re-runs only the sweep reports, not every model report)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from pipeline.core.config import LOSS_LABEL, LOSSES, SweepParams
-from pipeline.loss_sweep.stats import Family
+from pipeline.loss_sweep.families import Family
 
 
 def accuracy_by_variant(runs: pd.DataFrame, sweep: SweepParams, loss: str) -> plt.Figure:
