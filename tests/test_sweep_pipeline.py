@@ -15,11 +15,11 @@ pytestmark = pytest.mark.slow
 
 
 def test_sweep_stages_write_r4_tables_and_the_comparison(built_project):
-    from pipeline.core import config
+    from pipeline.core.params import load_params
     from tests.conftest import PROFILE_SWEEP, PROFILE_VARIANTS
 
     root, proc = built_project
-    for loss in config.LOSSES:
+    for loss in load_params(root / "params.yaml").sweep.losses:
         assert f"Running stage 'sweep@{loss}'" in proc.stdout
         m = json.loads((root / f"reports/metrics/sweep_{loss}.json").read_text())
         assert set(m["variants"]) == set(PROFILE_VARIANTS) and m["seeds"] == PROFILE_SWEEP["seeds"]
