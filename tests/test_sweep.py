@@ -373,7 +373,7 @@ def test_unreachable_lists_entries_no_live_run_uses(tmp_path):
 def test_bad_sweep_references_are_refused():
     from pipeline.core.params import ParamsError, parse_params
 
-    base = {"variants": {"baseline": {"description": "b", "hidden": [4]}}}
+    base = {"losses": ["categorical_crossentropy"], "variants": {"baseline": {"description": "b", "hidden": [4]}}}
     with pytest.raises(ParamsError, match="unknown variant"):
         parse_params({"sweep": {**base, "claimed": {"categorical_crossentropy": {"nope": [0.1, 0.9]}}}})
     with pytest.raises(ParamsError, match="distinct"):
