@@ -11,7 +11,8 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator,
+                      model_validator)
 
 from pipeline.core.dataset import DATASETS
 
@@ -222,19 +223,12 @@ class SweepParams(_Section):
         "the first is the baseline; at most 1,000: each trains once per seed and loss"))
     claimed: dict[Loss, dict[str, LossAccuracy]] = {}
 
-    @field_validator("seeds")
+    @field_validator("seeds", "losses")
     @classmethod
-    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds must be distinct, got {seeds}")
-        return seeds
-
-    @field_validator("losses")
-    @classmethod
-    def _distinct_losses(cls, losses: list[str]) -> list[str]:
-        if len(set(losses)) != len(losses):
-            raise ValueError(f"losses must be distinct, got {losses}")
-        return losses
+    def _distinct(cls, values: list, info: ValidationInfo) -> list:
+        if len(set(values)) != len(values):
+            raise ValueError(f"{info.field_name} must be distinct, got {values}")
+        return values
 
     @model_validator(mode="after")
     def _references(self) -> SweepParams:
