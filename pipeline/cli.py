@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline.core import paths
 from pipeline.core.errors import PipelineError
-from pipeline.core.params.access import value_at
+from pipeline.core.params.access import entry_key, value_at
 from pipeline.core.params.loading import load_params
 from pipeline.core.params.messages import ParamsError
 from pipeline.core.params.schema import Loss, Params
@@ -90,12 +90,10 @@ def _check_sections(params: Params, sections: list[str]) -> None:
             value = value_at(params, where or name)
         except ParamsError as err:
             raise UsageError(f"--sections {item}: {str(err).removeprefix(f'{where or name}: ')}") from None
-        parent = (where or name).rpartition(".")[0]
-        container = value_at(params, parent) if parent else params
-        if isinstance(container, (dict, list)):
+        if entry_key(params, where or name) is not None:
             entries.append(item)
-        if isinstance(container, list):
-            continue  # a list item (a loss of sweep.losses) is passed as itself
+            if not isinstance(value, (BaseModel, dict)):
+                continue  # a list item (a loss of sweep.losses) is passed as itself
         if not isinstance(value, BaseModel):
             kind = "a mapping of entries" if isinstance(value, dict) else f"a single value ({type(value).__name__})"
             raise UsageError(f"--sections {item}: {where or name} is {kind}, not a section "

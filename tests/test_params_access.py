@@ -48,3 +48,11 @@ def test_value_at_reaches_entries_and_list_items():
     assert value_at(PARAMS, "sweep.losses.sparse_categorical_crossentropy") == "sparse_categorical_crossentropy"
     with pytest.raises(ParamsError, match="sweep.losses has no 'mse'"):
         value_at(PARAMS, "sweep.losses.mse")
+
+
+def test_entry_key_names_entries_not_sections():
+    from pipeline.core.params.access import entry_key
+
+    assert entry_key(PARAMS, "models.r0_deep") == "r0_deep"
+    assert entry_key(PARAMS, "sweep.losses.categorical_crossentropy") == "categorical_crossentropy"
+    assert entry_key(PARAMS, "training") is None and entry_key(PARAMS, "sweep") is None

@@ -40,7 +40,7 @@ from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor  # noqa:
 
 from pipeline.core import assets, fileio, paths, provenance  # noqa: E402
 from pipeline.core.errors import PipelineError  # noqa: E402
-from pipeline.core.params.access import value_at  # noqa: E402
+from pipeline.core.params.access import entry_key, value_at  # noqa: E402
 from pipeline.core.params.schema import Params  # noqa: E402
 
 KERNEL_NAME = "python3"
@@ -70,13 +70,6 @@ def declared_parameters(notebook: Path) -> dict[str, dict]:
     if not nb.metadata.get("kernelspec"):
         raise RunnerError(f"{notebook}: metadata.kernelspec is missing (papermill needs it)")
     return papermill.inspect_notebook(str(notebook))
-
-
-def entry_key(params: Params, path: str) -> str | None:
-    """KEY when ``path`` is ``PARENT.KEY``, one entry of a mapping or list of ``params``
-    (``models.r0_deep``, ``sweep.losses.categorical_crossentropy``); None for a section."""
-    parent, _, key = path.rpartition(".")
-    return key if parent and isinstance(value_at(params, parent), (dict, list)) else None
 
 
 def stage_parameters(notebook: Path, sections: list[str], strings: list[str], params: Params) -> dict:

@@ -56,6 +56,13 @@ def value_at(params: Params, path: str):
     return node
 
 
+def entry_key(params: Params, path: str) -> str | None:
+    """KEY when ``path`` is ``PARENT.KEY``, one entry of a mapping or list of ``params``
+    (``models.r0_deep``, ``sweep.losses.categorical_crossentropy``); None for a section."""
+    parent, _, key = path.rpartition(".")
+    return key if parent and isinstance(value_at(params, parent), (dict, list)) else None
+
+
 def schema_at(path: str) -> type[BaseModel] | None:
     """The section class of the part at ``path`` (``models.r0_deep`` → ModelConfig), read
     from the schema alone; None where the part is no section (a value, a list item)."""
