@@ -93,7 +93,7 @@ def test_one_loss_runs_only_its_sweep_stage(tmp_path):
     proc = run([bin_path("dvc"), "exp", "run", "-S", "sweep.losses=[categorical_crossentropy]"], cwd=root)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with Repo(str(root)) as repo:
-        names = [s.addressing for s in repo.index.stages]
+        names = [s.name for s in repo.index.stages]
     assert [n for n in names if n.startswith("sweep@")] == ["sweep@categorical_crossentropy"], names
     assert "Running stage 'sweep@categorical_crossentropy'" in proc.stdout
     assert "sweep@sparse_categorical_crossentropy" not in proc.stdout
