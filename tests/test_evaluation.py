@@ -8,7 +8,7 @@ import pytest
 from pipeline.core import dataset, seed_stats
 from pipeline.model_report import evaluation, report
 from pipeline.modeling import train as modeling
-from pipeline.core.config import Claim, ModelConfig, VerdictParams
+from pipeline.core.params.schema import Claim, ModelConfig, VerdictParams
 
 
 def test_mean_std_uses_the_sample_standard_deviation():

@@ -6,17 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.core import config
+from pipeline.core.params import load_params
+from pipeline.core.params.schema import ModelConfig, TrainingParams
 from pipeline.modeling import executor, train
 from tests.conftest import REPO
 
 
-def _cfg(**changes) -> config.ModelConfig:
-    base = config.load_params(REPO / "params.yaml").models["baseline"]
+def _cfg(**changes) -> ModelConfig:
+    base = load_params(REPO / "params.yaml").models["baseline"]
     return base.model_copy(update={"epochs": 1, "repeats": 3, **changes})
 
 
-SETTINGS = config.TrainingParams(threads=1, steps_per_execution=8)
+SETTINGS = TrainingParams(threads=1, steps_per_execution=8)
 
 
 def _same(a: train.Fits, b: train.Fits) -> None:

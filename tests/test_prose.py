@@ -7,7 +7,7 @@ import jinja2
 import pytest
 
 from pipeline.core import prose
-from pipeline.core.config import VerdictParams
+from pipeline.core.params.schema import VerdictParams
 
 
 def test_markdown_prose_is_laid_out_as_written():

@@ -9,7 +9,7 @@ import re
 import jinja2
 import pytest
 
-from pipeline.core.config import Claim, VerdictParams
+from pipeline.core.params.schema import Claim, VerdictParams
 from pipeline.model_report import evaluation, report
 from tests.test_evaluation import _training
 

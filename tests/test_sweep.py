@@ -5,20 +5,24 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import typing
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.core import config
 from pipeline.core import hypothesis_tests as ht
+from pipeline.core.params import load_params
+from pipeline.core.params.schema import Loss, TrainingParams
 from pipeline.loss_sweep import families, runs, sweep_tables, sweep_text
 from tests.conftest import REPO
+
+LOSSES = typing.get_args(Loss)  # categorical, then sparse: the pair the comparison takes
 
 
 @pytest.fixture(scope="module")
 def sweep():
-    return config.load_params(REPO / "params.yaml").sweep
+    return load_params(REPO / "params.yaml").sweep
 
 
 def test_sweep_params_hold_r4s_eleven_variants_and_both_tables(sweep):
@@ -26,7 +30,7 @@ def test_sweep_params_hold_r4s_eleven_variants_and_both_tables(sweep):
     assert sweep.variants["first_down"].hidden == [100, 156]  # as R4 printed it
     assert sweep.variants["three_layers_dropout_50"].hidden == [128, 128, 128]
     assert sweep.optimizer == "adam" and sweep.epochs == 20 and sweep.batch_size == 512
-    for loss in config.LOSSES:
+    for loss in LOSSES:
         assert set(sweep.claimed[loss]) == set(sweep.variants)
     assert sweep.claimed["sparse_categorical_crossentropy"]["first_down"] == [0.067, 0.979]
 
@@ -61,7 +65,7 @@ def _runs(acc: dict[tuple[str, str, int], float]) -> pd.DataFrame:
 
 
 def test_r4_table_has_r4s_columns_and_differences_to_the_baseline(sweep):
-    loss = config.LOSSES[1]
+    loss = LOSSES[1]
     runs = _runs({**{(loss, "baseline", s): 0.97 + 0.001 * s for s in range(3)},
                   **{(loss, "dropout_50", s): 0.98 + 0.001 * s for s in range(3)}})
     t = sweep_tables.r4_table(runs, sweep, loss)
@@ -73,7 +77,7 @@ def test_r4_table_has_r4s_columns_and_differences_to_the_baseline(sweep):
     assert row["R4 accuracy"] == "0.979" and t.loc["Baseline", "Accuracy +/-"] == ""
 
 
-def _sweep_runs(sweep, noise: float = 0.0005, shift: dict[str, float] | None = None, losses=config.LOSSES):
+def _sweep_runs(sweep, noise: float = 0.0005, shift: dict[str, float] | None = None, losses=LOSSES):
     """Three seeds of every variant; ``shift`` adds to a variant's accuracy (both losses)."""
     rng = np.random.default_rng(0)
     acc = {}
@@ -85,7 +89,7 @@ def _sweep_runs(sweep, noise: float = 0.0005, shift: dict[str, float] | None = N
 
 
 def test_family_a_tests_every_variant_and_metric_under_holm(sweep):
-    loss = config.LOSSES[0]
+    loss = LOSSES[0]
     runs = _sweep_runs(sweep, shift={"dropout_50": 0.01}, losses=[loss])
     fam = families.versus_baseline(runs, sweep, loss)
     assert fam.m == 20 and fam.level == pytest.approx(0.0025) and fam.members == "10 variants × 2 metrics"
@@ -106,7 +110,7 @@ def test_family_a_tests_every_variant_and_metric_under_holm(sweep):
 
 
 def test_the_baseline_sentence_is_computed_and_names_detectable_differences(sweep):
-    loss = config.LOSSES[0]
+    loss = LOSSES[0]
     quiet = sweep_text.baseline(families.versus_baseline(_sweep_runs(sweep, losses=[loss]), sweep, loss), loss)
     assert "0 of 20 comparisons with the baseline are significant" in quiet
     assert "No difference was detected for 10 variants in test accuracy, where the test would have called a " \
@@ -130,14 +134,14 @@ def _identical_outputs(sweep, seeds=(0, 1, 2), images=50, flip: dict | None = No
             p[np.arange(images), y] = 0.91
             p[:3] = np.roll(p[:3], 1, axis=1)  # 3 images wrong in both runs
             h = {k: list(np.linspace(0.1, 0.9, 4)) for k in runs.HISTORY_KEYS}
-            probs[(config.LOSSES[0], v, s)], hist[(config.LOSSES[0], v, s)] = p, h
+            probs[(LOSSES[0], v, s)], hist[(LOSSES[0], v, s)] = p, h
             q = p.copy()
             k = (flip or {}).get((v, s), 0)
             if k:
                 q[3:3 + k] = np.roll(q[3:3 + k], 1, axis=1)
                 q[-1, 0] += np.float32(1e-7)
-            probs[(config.LOSSES[1], v, s)] = q
-            hist[(config.LOSSES[1], v, s)] = {key: [x + (1e-9 if k else 0.0) for x in val] for key, val in h.items()}
+            probs[(LOSSES[1], v, s)] = q
+            hist[(LOSSES[1], v, s)] = {key: [x + (1e-9 if k else 0.0) for x in val] for key, val in h.items()}
     return probs, hist, y
 
 
@@ -162,7 +166,7 @@ def test_identity_counts_bit_identical_pairs_exactly(sweep):
 
 def test_a_difference_below_float32_rounding_is_not_identity(sweep):
     probs, hist, _ = _identical_outputs(sweep, seeds=(0,))
-    key = (config.LOSSES[1], "baseline", 0)
+    key = (LOSSES[1], "baseline", 0)
     probs[key] = probs[key].copy()
     probs[key][0, 0] = np.nextafter(probs[key][0, 0], np.float32(1))  # one ulp: invisible at 6 decimals
     ident = families.identity(probs, hist, sweep)
@@ -206,9 +210,9 @@ def test_family_b_and_the_conclusion_follow_the_numbers(sweep):
     # a real accuracy difference between the losses of one variant, in every seed
     shifted = runs_.copy()
     noise = {0: 0.0, 1: 0.0004, 2: -0.0003}
-    rows = (shifted["loss"] == config.LOSSES[0]) & (shifted["variant"] == "dropout_50")
+    rows = (shifted["loss"] == LOSSES[0]) & (shifted["variant"] == "dropout_50")
     shifted.loc[rows, "test_accuracy"] += 0.01 + shifted.loc[rows, "seed"].map(noise)
-    other = (shifted["loss"] == config.LOSSES[0]) & (shifted["variant"] == "baseline")
+    other = (shifted["loss"] == LOSSES[0]) & (shifted["variant"] == "baseline")
     shifted.loc[other, "test_accuracy"] += shifted.loc[other, "seed"].map(noise)
     loud = sweep_text.conclusion(families.compare_losses(shifted, probs, hist, y, sweep), {})
     assert loud != quiet
@@ -219,7 +223,7 @@ def test_family_b_and_the_conclusion_follow_the_numbers(sweep):
 
 
 def test_conclusion_names_variants_beyond_noise_against_the_baseline(sweep):
-    loss = config.LOSSES[0]
+    loss = LOSSES[0]
     fam = families.versus_baseline(_sweep_runs(sweep, shift={"dropout_50": 0.01, "first_up": -0.01}, losses=[loss]),
                                 sweep, loss)
     text = sweep_text.conclusion(None, {loss: fam})
@@ -228,7 +232,7 @@ def test_conclusion_names_variants_beyond_noise_against_the_baseline(sweep):
 
 
 def test_metrics_carry_family_a_rounded(sweep):
-    loss = config.LOSSES[0]
+    loss = LOSSES[0]
     rs = [runs.RunResult(loss=loss, variant=v, seed=s, test_loss=0.1 + 0.001 * s, test_accuracy=0.97 + 0.0003 * s
                          + (0.01 if v == "dropout_50" else 0.0) + 0.0001 * (s * s % 3),
                          history={k: [0.5] for k in runs.HISTORY_KEYS}, probabilities=np.zeros((2, 10), np.float32),
@@ -243,7 +247,7 @@ def test_metrics_carry_family_a_rounded(sweep):
 
 
 def test_the_predictions_file_keeps_probabilities_and_histories_exactly(tmp_path, sweep, monkeypatch):
-    loss = config.LOSSES[1]
+    loss = LOSSES[1]
     rng = np.random.default_rng(2)
     rs = [runs.RunResult(loss=loss, variant=v, seed=s, test_loss=float(rng.random()), test_accuracy=1 / 3,
                          history={k: list(rng.random(2)) for k in runs.HISTORY_KEYS},
@@ -281,21 +285,21 @@ def test_the_split_policy_is_stated_from_the_prepared_arrays(sweep):
 
 
 def test_cache_key_depends_on_what_determines_the_result_only(sweep):
-    training = config.TrainingParams()
+    training = TrainingParams()
     env = {"tensorflow-cpu": "2.20.0", "cpu": "x86_64:avx,avx2,fma"}
 
     def k(v, s, tr=training, data="d", environment=env):
-        return runs.cache_key(runs.variant_config(sweep, v, config.LOSSES[0], s), tr, data, "c", environment)
+        return runs.cache_key(runs.variant_config(sweep, v, LOSSES[0], s), tr, data, "c", environment)
 
     assert k("baseline", 0) == k("baseline", 0)
     assert len({k("baseline", 0), k("baseline", 1), k("dropout_50", 0), k("baseline", 0, data="e"),
-                k("baseline", 0, tr=config.TrainingParams(sample_size=5)),
+                k("baseline", 0, tr=TrainingParams(sample_size=5)),
                 k("baseline", 0, environment={**env, "tensorflow-cpu": "2.21.0"}),
                 k("baseline", 0, environment={**env, "cpu": "x86_64:avx,avx2,fma,avx512f"})}) == 7
     # the description is not part of the key
     renamed = sweep.model_copy(deep=True)
     renamed.variants["baseline"].description = "renamed"
-    assert runs.cache_key(runs.variant_config(renamed, "baseline", config.LOSSES[0], 0), training, "d", "c",
+    assert runs.cache_key(runs.variant_config(renamed, "baseline", LOSSES[0], 0), training, "d", "c",
                           env) == k("baseline", 0)
 
 
@@ -353,10 +357,10 @@ def test_a_cache_entry_with_altered_or_missing_probabilities_is_trained_again(tm
 
 
 def test_the_cache_format_is_part_of_the_key(sweep, monkeypatch):
-    cfg = runs.variant_config(sweep, "baseline", config.LOSSES[0], 0)
-    before = runs.cache_key(cfg, config.TrainingParams(), "d", "c", {})
+    cfg = runs.variant_config(sweep, "baseline", LOSSES[0], 0)
+    before = runs.cache_key(cfg, TrainingParams(), "d", "c", {})
     monkeypatch.setattr(runs, "CACHE_FORMAT", runs.CACHE_FORMAT + 1)
-    assert runs.cache_key(cfg, config.TrainingParams(), "d", "c", {}) != before
+    assert runs.cache_key(cfg, TrainingParams(), "d", "c", {}) != before
 
 
 def test_unreachable_lists_entries_no_live_run_uses(tmp_path):
@@ -367,9 +371,9 @@ def test_unreachable_lists_entries_no_live_run_uses(tmp_path):
 
 
 def test_bad_sweep_references_are_refused():
-    from pipeline.core.config import ParamsError, parse_params
+    from pipeline.core.params import ParamsError, parse_params
 
-    base = {"variants": {"baseline": {"description": "b", "hidden": [4]}}}
+    base = {"losses": ["categorical_crossentropy"], "variants": {"baseline": {"description": "b", "hidden": [4]}}}
     with pytest.raises(ParamsError, match="unknown variant"):
         parse_params({"sweep": {**base, "claimed": {"categorical_crossentropy": {"nope": [0.1, 0.9]}}}})
     with pytest.raises(ParamsError, match="distinct"):

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 
 import numpy as np
 import pandas as pd
 
 from pipeline.core import hypothesis_tests as ht
-from pipeline.core.config import LOSS_LABEL, LOSSES, SweepParams
+from pipeline.core.params.schema import LOSS_LABEL, Loss, SweepParams
 
 ALPHA = ht.ALPHA
 METRICS = ("test_accuracy", "test_loss")
@@ -156,16 +157,32 @@ def versus_baseline(runs: pd.DataFrame, sweep: SweepParams, loss: str, alpha: fl
                   _with_holm(rows, alpha), alpha)
 
 
-def _shared_seeds(runs: pd.DataFrame, variant: str) -> list[int]:
+def loss_pair(sweep: SweepParams) -> tuple[str, str]:
+    """The two losses that families B and C compare, categorical first (differences are
+    categorical minus sparse); ValueError where ``sweep.losses`` names only one."""
+    if len(sweep.losses) != 2:
+        raise ValueError(f"the losses are compared only when sweep.losses names both; it names {sweep.losses}")
+    a, b = sorted(sweep.losses, key=typing.get_args(Loss).index)
+    return a, b
+
+
+def single_loss_note(sweep: SweepParams) -> str:
+    """What the comparison says when the sweep trained one loss only."""
+    return (f"**Nothing to compare:** this sweep trained with one loss only, {LOSS_LABEL[sweep.losses[0]]}. "
+            f"The sections below need the runs of both losses; list both under the sweep's `losses` in "
+            f"params.yaml to fill them.")
+
+
+def _shared_seeds(runs: pd.DataFrame, variant: str, losses: tuple[str, str]) -> list[int]:
     mine = runs[runs["variant"] == variant]
-    seeds = [set(mine.loc[mine["loss"] == loss, "seed"].astype(int)) for loss in LOSSES]
+    seeds = [set(mine.loc[mine["loss"] == loss, "seed"].astype(int)) for loss in losses]
     return sorted(set.intersection(*seeds))
 
 
 def losses_paired(runs: pd.DataFrame, sweep: SweepParams, alpha: float = ALPHA) -> Family:
     """Family B: per variant, categorical minus sparse test accuracy, paired over the seeds."""
-    a, b = LOSSES
-    names = [n for n in sweep.variants if _shared_seeds(runs, n)]
+    a, b = loss_pair(sweep)
+    names = [n for n in sweep.variants if _shared_seeds(runs, n, (a, b))]
     level = ht.bonferroni_level(alpha, max(len(names), 1))
     rows = []
     for name in names:
@@ -183,8 +200,8 @@ def losses_mcnemar(runs: pd.DataFrame, predictions: dict[tuple[str, str, int], n
     """Family C: McNemar's exact test per (variant, seed) between the two losses' runs, on the
     N test images. Detectable: the smallest |b − c| (and |b − c| / N in accuracy) the test
     rejects at alpha / m given that seed's b + c; NaN where no split of b + c is significant."""
-    a, b = LOSSES
-    pairs = [(name, seed) for name in sweep.variants for seed in _shared_seeds(runs, name)]
+    a, b = loss_pair(sweep)
+    pairs = [(name, seed) for name in sweep.variants for seed in _shared_seeds(runs, name, (a, b))]
     level = ht.bonferroni_level(alpha, max(len(pairs), 1))
     n_images = len(y_test)
     rows = []
@@ -214,7 +231,7 @@ def identity(probabilities: dict[tuple[str, str, int], np.ndarray], histories: d
     """Per (variant, seed) present for both losses: are the float32 test probabilities
     bit-identical, their largest absolute difference, on how many test images the predicted
     class is the same, and whether every per-epoch history value is exactly equal."""
-    a, b = LOSSES
+    a, b = loss_pair(sweep)
     rows = []
     for name in sweep.variants:
         seeds = sorted({s for (loss, v, s) in probabilities if loss == a and v == name}

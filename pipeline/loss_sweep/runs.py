@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core import fileio, paths, provenance
-from pipeline.core.config import ModelConfig, SweepParams, TrainingParams
+from pipeline.core.params.schema import ModelConfig, SweepParams, TrainingParams
 from pipeline.core.dataset import ARRAY_NAMES, Dataset, get_spec
 
 # The code that trains and evaluates a run; its bytes are part of every cache key.
@@ -268,16 +268,15 @@ class SeedSplit:
 
 
 def seed_splits(sweep: SweepParams, ds: Dataset) -> list[SeedSplit]:
-    """Per seed, the split each of its runs (every variant, both losses) is prepared with,
+    """Per seed, the split each of its runs (every variant, every loss) is prepared with,
     hashed from the arrays that training really gets (``train.prepare``), not from the
     configuration: a sweep whose variants or losses drew different splits shows it here."""
-    from pipeline.core.config import LOSSES
     from pipeline.modeling import train
 
     out = []
     for seed in sweep.seeds:
         hashes, sizes = set(), set()
-        for loss in LOSSES:
+        for loss in sweep.losses:
             for variant in sweep.variants:
                 data = train.prepare(variant_config(sweep, variant, loss, seed), ds)
                 labels = data.t_val.argmax(axis=1) if data.t_val.ndim == 2 else data.t_val
@@ -286,5 +285,5 @@ def seed_splits(sweep: SweepParams, ds: Dataset) -> list[SeedSplit]:
                 hashes.add(h.hexdigest())
                 sizes.add((len(data.x_fit), len(data.x_val)))
         fit, val = sorted(sizes)[0]
-        out.append(SeedSplit(seed, len(LOSSES) * len(sweep.variants), len(hashes), fit, val, sorted(hashes)[0]))
+        out.append(SeedSplit(seed, len(sweep.losses) * len(sweep.variants), len(hashes), fit, val, sorted(hashes)[0]))
     return out

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core import fileio, paths
-from pipeline.core.config import SweepParams
+from pipeline.core.params.schema import SweepParams
 from pipeline.core.seed_stats import rounded_stat, sample_std
 from pipeline.core.reader_tables import readable
 from pipeline.loss_sweep import families

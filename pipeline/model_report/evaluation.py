@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
 from pipeline.core import fileio, paths
-from pipeline.core.config import Claim, VerdictParams
+from pipeline.core.params.schema import Claim, VerdictParams
 from pipeline.core.seed_stats import mean_std, prediction_half_width, rounded_stat, sample_std, seeds_to_reach
 
 

@@ -8,7 +8,7 @@ import keras
 import pandas as pd
 
 from pipeline.core import prose
-from pipeline.core.config import ModelConfig, VerdictParams
+from pipeline.core.params.schema import ModelConfig, VerdictParams
 from pipeline.core.seed_stats import t_quantile
 from pipeline.model_report.evaluation import Verdict, source_protocol_text
 
