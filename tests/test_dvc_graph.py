@@ -196,7 +196,26 @@ def test_the_closure_reader_finds_function_level_imports():
     assert Path("pipeline/__init__.py") in files and Path("pipeline/loss_sweep/__init__.py") in files
 
 
+def _run_cache_blockers(outs) -> list[str]:
+    """Outs for which DVC keeps no run-cache entry of their stage: persistent ones, and plain
+    (neither metrics nor plots) outs with ``cache: false``."""
+    return [o.def_path for o in outs if o.persist or not (o.use_cache or o.is_metric or o.is_plot)]
+
+
+def test_no_stage_has_an_out_that_switches_dvcs_run_cache_off():
+    blocked = {name: _run_cache_blockers(outs) for name, _, _, outs in stages() if _run_cache_blockers(outs)}
+    assert not blocked, f"DVC keeps no run-cache entry for these stages because of these outs: {blocked}"
+
+
 # --------------------------------------------------------------------------- what really happens
+
+
+@pytest.mark.slow
+def test_dvc_saved_a_run_cache_entry_for_every_stage(built_project):
+    root, _ = built_project
+    with Repo(str(root)) as repo:
+        missing = [s.addressing for s in repo.index.stages if not repo.stage_cache._load(s)]
+    assert not missing, f"no run-cache entry for {missing}"
 
 
 def test_python_bytecode_is_no_dependency():
@@ -220,7 +239,9 @@ def test_every_file_the_pipeline_wrote_is_a_declared_out(built_project):
     written = [p.relative_to(root) for folder in ("reports", "models", "data") for p in (root / folder).rglob("*")
                if p.is_file() and p.name != ".gitignore"
                and (p.relative_to(root).as_posix() not in tracked or p.relative_to(root).as_posix() in changed)]
-    strays = [str(p) for p in written if not _covered(p, outs)]
+    # the sweep's own run cache is read and written by its stages but is no output (paths.py)
+    own_caches = [paths.sweep_files(loss, root).cache.relative_to(root) for loss in config.LOSSES]
+    strays = [str(p) for p in written if not _covered(p, outs) and not _covered(p, own_caches)]
     assert written and not strays, f"written by the pipeline but no stage's out: {strays}"
 
 
