@@ -16,11 +16,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:
 	@echo "make report   build the whole report site (reports/index.html)"
 	@echo "make test     run the test suite (installs Chromium with apt for the browser tests)"
-	@echo "make publish  the site as a static folder, public/, ready to upload (after make report)"
+	@echo "make publish  the site as a static folder, public/, ready to upload, with its DVC remote in public/dvc/"
 	@echo "make lock     re-resolve requirements.in into requirements.lock"
 
+# `python -m pipeline remote --repro`: `dvc repro --pull` when the default DVC remote answers
+# (a GitHub clone's default is its published site, https://OWNER.github.io/REPO/dvc), so stages
+# whose inputs match dvc.lock or the run-cache are fetched; plain `dvc repro` otherwise.
 report: env npm
-	$(BIN)/dvc repro
+	$(BIN)/python -m pipeline remote --repro
 	@echo "Open reports/index.html"
 
 # The site as one folder to upload anywhere (GitHub Pages: .github/workflows/pages.yml).
