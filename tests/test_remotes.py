@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -112,3 +115,104 @@ def test_pushing_refuses_when_an_output_is_not_in_the_local_cache(tmp_path):
     subprocess.run(["rm", "-rf", str(root / ".dvc" / "cache")], check=True)
     with pytest.raises(remotes.RemoteError, match="out.txt.*make report"):
         remotes.push_to_folder(root, tmp_path / "remote")
+
+
+# --------------------------------------------------------------------------- real remotes, real pipeline
+
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+TRACKED_NUMBERS = ("reports/metrics", "reports/plots", "reports/sweep")
+
+
+def _free_port() -> int:
+    return _closed_port()  # free now; the server binds it next
+
+
+def _committed_copy(built: Path, dest: Path) -> Path:
+    """The built test-profile project with its results committed (dvc.lock, metrics...)."""
+    shutil.copytree(built, dest, symlinks=True)
+    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "results"], cwd=dest, check=True)
+    return dest
+
+
+def _numbers(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for folder in TRACKED_NUMBERS for p in sorted((root / folder).glob("*")) if p.suffix in {".json", ".csv"}}
+
+
+def _assert_clone_has_everything(clone: Path, source: Path, repro: subprocess.CompletedProcess) -> None:
+    assert repro.returncode == 0, repro.stdout[-2000:] + repro.stderr[-2000:]
+    assert "Running stage" not in repro.stdout, repro.stdout[-3000:]
+    status = run([bin_path("dvc"), "status", "--json"], cwd=clone)
+    assert status.returncode == 0 and json.loads(status.stdout) == {}, status.stdout
+    again = run([bin_path("dvc"), "repro"], cwd=clone)
+    assert again.returncode == 0 and "Running stage" not in again.stdout, again.stdout[-2000:]
+    numbers = _numbers(clone)
+    assert numbers and numbers == _numbers(source)
+    site = run([sys.executable, "-m", "pipeline", "publish", "--no-dvc", "--out", str(clone.parent / "pub-check")],
+               cwd=clone)
+    assert site.returncode == 0, site.stderr  # every page the front page links to is there
+    assert run(["git", "status", "--porcelain"], cwd=clone).stdout.strip() == ""
+
+
+@pytest.fixture()
+def s3_server(monkeypatch):
+    """A real S3 server (moto's) on 127.0.0.1 with an empty bucket; DVC reaches it through
+    the remote's endpointurl, with the server's fixed test credentials."""
+    boto3 = pytest.importorskip("boto3")
+    moto_server = pytest.importorskip("moto.server")
+    port = _free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1"), ("NO_PROXY", "127.0.0.1")):
+        monkeypatch.setenv(name, value)
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="team")
+    yield endpoint
+    server.stop()
+
+
+@pytest.mark.slow
+def test_a_team_s3_remote_gives_a_fresh_clone_every_result_without_training(built_project, tmp_path, s3_server):
+    src = _committed_copy(built_project[0], tmp_path / "src")
+    for cmd in (["remote", "add", "-d", "team", "s3://team/dvc"], ["remote", "modify", "team", "endpointurl", s3_server]):
+        subprocess.run([bin_path("dvc"), *cmd], cwd=src, check=True, capture_output=True)
+    subprocess.run([*GIT, "commit", "-qam", "the team's remote"], cwd=src, check=True)  # set once, committed
+    push = run([bin_path("dvc"), "push", "--run-cache"], cwd=src)
+    assert push.returncode == 0, push.stdout[-2000:] + push.stderr[-2000:]
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(src), str(clone)], check=True)
+    assert remotes.ensure_default(clone) == ("team", "s3://team/dvc", False)
+    pull = run([bin_path("dvc"), "pull", "--run-cache"], cwd=clone)
+    assert pull.returncode == 0, pull.stdout[-2000:] + pull.stderr[-2000:]
+    _assert_clone_has_everything(clone, src, run([bin_path("dvc"), "repro"], cwd=clone))
+
+
+@pytest.mark.slow
+def test_the_published_site_is_an_http_remote_for_make_report(built_project, tmp_path):
+    src = _committed_copy(built_project[0], tmp_path / "src")
+    pub = tmp_path / "site"
+    proc = run([sys.executable, "-m", "pipeline", "publish", "--out", str(pub)], cwd=src)
+    assert proc.returncode == 0, proc.stderr
+    assert "MiB of it the DVC remote in dvc/" in proc.stdout
+    assert list((pub / "dvc" / "files" / "md5").glob("??/*")) and list((pub / "dvc" / "runs").rglob("*"))
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                               "--directory", str(pub)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        clone = tmp_path / "clone"
+        subprocess.run(["git", "clone", "-q", str(src), str(clone)], check=True)
+        url = f"http://127.0.0.1:{port}/dvc"
+        subprocess.run([bin_path("dvc"), "remote", "add", "-d", "--local", "site", url], cwd=clone, check=True)
+        for _ in range(50):  # the server is up once it answers
+            if remotes.probe(clone, seconds=5).reachable:
+                break
+            time.sleep(0.1)
+        repro = run([sys.executable, "-m", "pipeline", "remote", "--repro"], cwd=clone)  # what `make report` runs
+        assert repro.stdout.startswith(f"DVC remote 'site' ({url}) holds this commit's results"), repro.stdout[:500]
+        _assert_clone_has_everything(clone, src, repro)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
