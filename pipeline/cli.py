@@ -223,6 +223,42 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Recompute everything (unless --compare-only), then compare with the results of --rev."""
+    import shutil
+    import subprocess
+
+    from pipeline.core import provenance
+    from pipeline.sharing import reproduce
+
+    root = paths.project_root()
+    if not args.compare_only:
+        caches = paths.data_dir(root) / "sweep-cache"
+        aside = caches.with_name("sweep-cache.before-reproduce")
+        if caches.exists():  # the sweep's own cache would return the committed runs untrained
+            shutil.rmtree(aside, ignore_errors=True)
+            caches.rename(aside)
+        dvc = str(Path(sys.executable).parent / "dvc")
+        proc = subprocess.run([dvc, "repro", "--force"], cwd=root)
+        if aside.exists():
+            if caches.exists():
+                shutil.rmtree(aside)
+            else:
+                aside.rename(caches)
+        if proc.returncode != 0:
+            raise PipelineError("dvc repro --force failed: nothing was compared")
+    try:
+        old_env = json.loads(subprocess.run(["git", "show", f"{args.rev}:{reproduce.ENVIRONMENT}"], cwd=root,
+                                            capture_output=True, text=True, check=True).stdout)
+    except (subprocess.CalledProcessError, json.JSONDecodeError):
+        old_env = {}
+    new_env = {**provenance.versions(), "cpu": provenance.cpu_features()}
+    result = reproduce.compare(reproduce.committed_files(root, args.rev), reproduce.current_files(root))
+    page = reproduce.write_page(root, result, args.rev, old_env, new_env)
+    print(f"{result.summary()} (details: {page.relative_to(root)})")
+    return 0 if result.agrees else 1
+
+
 def cmd_remote(args: argparse.Namespace) -> int:
     """Show (and for a GitHub clone without one, set) the default DVC remote; with --repro, run
     `dvc repro`, pulling what the remote holds when it answers."""
@@ -335,6 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default: public/ in the project); replaced when complete")
     p.add_argument("--no-dvc", action="store_true", help="leave out the DVC remote folder dvc/")
     p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("reproduce", help="recompute everything, then compare with the committed results")
+    p.add_argument("--rev", default="HEAD", help="the git revision whose results are compared (default HEAD)")
+    p.add_argument("--compare-only", action="store_true", help="compare the workspace's results, recompute nothing")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("remote", help="show the default DVC remote (a GitHub clone derives one from its origin)")
     p.add_argument("--repro", action="store_true", help="then run `dvc repro`, with --pull when the remote answers")
