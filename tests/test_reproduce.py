@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -77,3 +78,23 @@ def test_compare_only_writes_the_page_and_exits_by_agreement(tmp_path):
     proc = run([sys.executable, "-m", "pipeline", "reproduce", "--compare-only"], cwd=root)
     assert proc.returncode == 1 and proc.stdout.startswith("NOT reproduced:"), proc.stdout + proc.stderr
     subprocess.run(["git", "checkout", "--", "."], cwd=root, check=True)
+
+
+@pytest.mark.slow
+def test_a_rerun_from_scratch_of_the_test_profile_agrees(built_project, tmp_path):
+    """The real thing on the test profile: every stage recomputed (the sweep's runs trained, not
+    read from its cache), then compared with the committed results of the same machine."""
+    import nbformat
+
+    root = tmp_path / "p"
+    shutil.copytree(built_project[0], root, symlinks=True)
+    for cmd in (["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results"]):
+        subprocess.run(cmd, cwd=root, check=True, capture_output=True)
+    proc = run([sys.executable, "-m", "pipeline", "reproduce"], cwd=root, timeout=2400)
+    last = proc.stdout.strip().splitlines()[-1]
+    assert proc.returncode == 0 and last.startswith("reproduced:"), proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "Running stage 'model@baseline'" in proc.stdout and "Running stage 'data'" in proc.stdout
+    nb = nbformat.read(root / "reports/notebooks/04_loss_sweep_categorical_crossentropy.ipynb", as_version=4)
+    text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "trained now: 4 runs" in text, text[-800:]
+    assert (root / "data" / "sweep-cache").is_dir() and not (root / "data" / "sweep-cache.before-reproduce").exists()
