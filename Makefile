@@ -10,18 +10,27 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: report publish test test-fast env npm browser lock check clean help
+.PHONY: report reproduce publish test test-fast env npm browser lock check clean help
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:
 	@echo "make report   build the whole report site (reports/index.html)"
+	@echo "make reproduce  recompute everything, compare with the committed results (reports/reproduction.html)"
 	@echo "make test     run the test suite (installs Chromium with apt for the browser tests)"
-	@echo "make publish  the site as a static folder, public/, ready to upload (after make report)"
+	@echo "make publish  the site as a static folder, public/, ready to upload, with its DVC remote in public/dvc/"
 	@echo "make lock     re-resolve requirements.in into requirements.lock"
 
+# `python -m pipeline remote --repro`: `dvc repro --pull` when the default DVC remote answers
+# (a GitHub clone's default is its published site, https://OWNER.github.io/REPO/dvc), so stages
+# whose inputs match dvc.lock or the run-cache are fetched; plain `dvc repro` otherwise.
 report: env npm
-	$(BIN)/dvc repro
+	$(BIN)/python -m pipeline remote --repro
 	@echo "Open reports/index.html"
+
+# Recompute from scratch (dvc repro --force, the sweep's own cache set aside), then compare with
+# the committed results; exits 1 only on a disagreement beyond the seed spread or a changed verdict.
+reproduce: env npm
+	$(BIN)/python -m pipeline reproduce
 
 # The site as one folder to upload anywhere (GitHub Pages: .github/workflows/pages.yml).
 publish: report

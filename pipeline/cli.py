@@ -215,11 +215,80 @@ def cmd_publish(args: argparse.Namespace) -> int:
         if out.is_dir() and any(out.iterdir()) and not (out / ".nojekyll").is_file():
             raise UsageError(f"--out {args.out}: a folder with other files in it (not a site published "
                              f"before): publishing replaces the whole folder; choose a new or empty one")
-    out, files = publish.publish(out)
+    out, files = publish.publish(out, dvc_remote=not args.no_dvc)
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    print(f"published {len(files)} files ({size / 2**20:.1f} MiB) to {out}: relative links only, "
+    dvc = out / "dvc"
+    dvc_size = sum(f.stat().st_size for f in dvc.rglob("*") if f.is_file()) if dvc.is_dir() else 0
+    remote = f"; {dvc_size / 2**20:.1f} MiB of it the DVC remote in dvc/" if dvc.is_dir() else ""
+    print(f"published {len(files)} files ({size / 2**20:.1f} MiB{remote}) to {out}: relative links only, "
           f"nothing fetched from the network, no local paths. Upload the folder as it is.")
     return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Recompute everything (unless --compare-only), then compare with the results of --rev."""
+    import shutil
+    import subprocess
+
+    from pipeline.core import provenance
+    from pipeline.sharing import reproduce
+
+    root = paths.project_root()
+    if not args.compare_only:
+        caches = paths.data_dir(root) / "sweep-cache"
+        aside = caches.with_name("sweep-cache.before-reproduce")
+        if caches.exists():  # the sweep's own cache would return the committed runs untrained
+            shutil.rmtree(aside, ignore_errors=True)
+            caches.rename(aside)
+        dvc = str(Path(sys.executable).parent / "dvc")
+        proc = subprocess.run([dvc, "repro", "--force"], cwd=root)
+        if aside.exists():
+            if caches.exists():
+                shutil.rmtree(aside)
+            else:
+                aside.rename(caches)
+        if proc.returncode != 0:
+            raise PipelineError("dvc repro --force failed: nothing was compared")
+    try:
+        old_env = json.loads(subprocess.run(["git", "show", f"{args.rev}:{reproduce.ENVIRONMENT}"], cwd=root,
+                                            capture_output=True, text=True, check=True).stdout)
+    except (subprocess.CalledProcessError, json.JSONDecodeError):
+        old_env = {}
+    new_env = {**provenance.versions(), "cpu": provenance.cpu_features()}
+    result = reproduce.compare(reproduce.committed_files(root, args.rev), reproduce.current_files(root))
+    page = reproduce.write_page(root, result, args.rev, old_env, new_env)
+    print(f"{result.summary()} (details: {page.relative_to(root)})")
+    return 0 if result.agrees else 1
+
+
+def cmd_remote(args: argparse.Namespace) -> int:
+    """Show (and for a GitHub clone without one, set) the default DVC remote; with --repro, run
+    `dvc repro`, pulling what the remote holds when it answers."""
+    from dvc.repo import Repo
+
+    from pipeline.sharing import remotes
+
+    root = Path(Repo.find_root())  # the DVC project around the working directory
+    found = remotes.ensure_default(root)
+    pull = False
+    if found is None:
+        print("no DVC remote (none set, and git's origin is no GitHub repository): every stage runs here")
+    else:
+        name, url, added = found
+        state = remotes.probe(root)
+        where = f"DVC remote '{name}' ({url}{', derived from git origin' if added else ''})"
+        if not state.reachable:
+            print(f"{where} does not answer ({state.reason}): every stage runs here")
+        elif state.has_results:
+            print(f"{where} holds this commit's results: stages that match dvc.lock are fetched, not run")
+        else:
+            print(f"{where} answers but lacks this commit's results: run-cache matches are fetched, the rest runs here")
+        pull = state.reachable
+    if not args.repro:
+        return 0
+    sys.stdout.flush()
+    dvc = str(Path(sys.executable).parent / "dvc")
+    os.execv(dvc, [dvc, "repro", *(["--pull"] if pull else [])])
 
 
 def cmd_sweep_cache(args: argparse.Namespace) -> int:
@@ -300,7 +369,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("publish", help="copy the site reachable from reports/index.html into a folder to upload")
     p.add_argument("--out", help="output folder (default: public/ in the project); replaced when complete")
+    p.add_argument("--no-dvc", action="store_true", help="leave out the DVC remote folder dvc/")
     p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("reproduce", help="recompute everything, then compare with the committed results")
+    p.add_argument("--rev", default="HEAD", help="the git revision whose results are compared (default HEAD)")
+    p.add_argument("--compare-only", action="store_true", help="compare the workspace's results, recompute nothing")
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("remote", help="show the default DVC remote (a GitHub clone derives one from its origin)")
+    p.add_argument("--repro", action="store_true", help="then run `dvc repro`, with --pull when the remote answers")
+    p.set_defaults(func=cmd_remote)
     return parser
 
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shlex
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -207,7 +210,26 @@ def test_the_closure_reader_finds_function_level_imports():
     assert Path("pipeline/__init__.py") in files and Path("pipeline/loss_sweep/__init__.py") in files
 
 
+def _run_cache_blockers(outs) -> list[str]:
+    """Outs for which DVC keeps no run-cache entry of their stage: persistent ones, and plain
+    (neither metrics nor plots) outs with ``cache: false``."""
+    return [o.def_path for o in outs if o.persist or not (o.use_cache or o.is_metric or o.is_plot)]
+
+
+def test_no_stage_has_an_out_that_switches_dvcs_run_cache_off():
+    blocked = {name: _run_cache_blockers(outs) for name, _, _, outs in stages() if _run_cache_blockers(outs)}
+    assert not blocked, f"DVC keeps no run-cache entry for these stages because of these outs: {blocked}"
+
+
 # --------------------------------------------------------------------------- what really happens
+
+
+@pytest.mark.slow
+def test_dvc_saved_a_run_cache_entry_for_every_stage(built_project):
+    root, _ = built_project
+    with Repo(str(root)) as repo:
+        missing = [s.addressing for s in repo.index.stages if not repo.stage_cache._load(s)]
+    assert not missing, f"no run-cache entry for {missing}"
 
 
 def test_python_bytecode_is_no_dependency():
@@ -231,7 +253,9 @@ def test_every_file_the_pipeline_wrote_is_a_declared_out(built_project):
     written = [p.relative_to(root) for folder in ("reports", "models", "data") for p in (root / folder).rglob("*")
                if p.is_file() and p.name != ".gitignore"
                and (p.relative_to(root).as_posix() not in tracked or p.relative_to(root).as_posix() in changed)]
-    strays = [str(p) for p in written if not _covered(p, outs)]
+    # the sweep's own run cache is read and written by its stages but is no output (paths.py)
+    own_caches = [paths.sweep_files(loss, root).cache.relative_to(root) for loss in config.LOSSES]
+    strays = [str(p) for p in written if not _covered(p, outs) and not _covered(p, own_caches)]
     assert written and not strays, f"written by the pipeline but no stage's out: {strays}"
 
 
@@ -251,3 +275,56 @@ def test_editing_an_imported_module_makes_dvc_status_list_its_stages(built_proje
         if untouched:
             assert untouched not in status, f"editing {module} re-runs {untouched}"
         (root / module).write_text((src / module).read_text())
+
+
+def _committed_copy(built: Path, dest: Path) -> Path:
+    """The built test-profile project with its results committed (experiments start from a commit)."""
+    shutil.copytree(built, dest, symlinks=True)
+    for cmd in (["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results"]):
+        subprocess.run(cmd, cwd=dest, check=True, capture_output=True)
+    return dest
+
+
+def _ran(output: str) -> list[str]:
+    return sorted(set(re.findall(r"Running stage '([^']+)'", output)))
+
+
+@pytest.mark.slow
+def test_an_experiment_of_a_value_run_before_is_restored_from_the_run_cache(built_project, tmp_path):
+    root = _committed_copy(built_project[0], tmp_path / "exp")
+    first = run([bin_path("dvc"), "exp", "run", "-S", "models.baseline.epochs=2"], cwd=root)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    assert _ran(first.stdout) == ["dvc_plots", "model@baseline", "site"], first.stdout[-3000:]
+    back = run([bin_path("dvc"), "exp", "run", "-S", "models.baseline.epochs=1"], cwd=root)  # the committed value
+    assert back.returncode == 0, back.stdout[-2000:] + back.stderr[-2000:]
+    assert "model@baseline" not in _ran(back.stdout), back.stdout[-3000:]
+    assert "Stage 'model@baseline' is cached - skipping run" in back.stdout, back.stdout[-3000:]
+    assert (root / "reports/metrics/baseline.json").read_bytes() == \
+        (built_project[0] / "reports/metrics/baseline.json").read_bytes()
+
+
+@pytest.mark.slow
+def test_two_queued_experiments_each_run_only_their_model_and_the_site(built_project, tmp_path):
+    root = _committed_copy(built_project[0], tmp_path / "queue")
+    changes = {"q-baseline": "models.baseline.epochs=2", "q-r0": "models.r0_deep.epochs=2"}
+    for name, change in changes.items():
+        proc = run([bin_path("dvc"), "exp", "run", "--queue", "-n", name, "-S", change], cwd=root)
+        assert proc.returncode == 0, proc.stderr
+    start = run([bin_path("dvc"), "queue", "start", "-j", "2"], cwd=root)
+    assert start.returncode == 0, start.stderr
+    deadline = time.monotonic() + 1500
+    while time.monotonic() < deadline:
+        status = run([bin_path("dvc"), "queue", "status"], cwd=root).stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            break
+        time.sleep(5)
+    assert status.count("Success") == 2, status
+    for name, change in changes.items():
+        logs = run([bin_path("dvc"), "queue", "logs", name], cwd=root).stdout
+        model = "model@" + change.split(".")[1]
+        assert _ran(logs) == ["dvc_plots", model, "site"], (name, _ran(logs), logs[-3000:])
+    shown = json.loads(run([bin_path("dvc"), "exp", "show", "--json"], cwd=root).stdout)
+    names = {rev.get("name") for commit in shown for exp in (commit.get("experiments") or [])
+             for rev in exp.get("revs", [])}
+    assert set(changes) <= names, names
+    run([bin_path("dvc"), "queue", "stop"], cwd=root)

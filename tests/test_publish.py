@@ -109,3 +109,7 @@ def test_github_pages_workflow_builds_and_uploads_the_published_folder():
     assert flow["permissions"]["pages"] == "write"
     assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in flow["jobs"]["deploy"]["steps"])
     assert "publish:" in (REPO / "Makefile").read_text()
+    # the build pulls from the default remote (make report), and pushes when a team remote's secrets are set
+    assert "python -m pipeline remote --repro" in (REPO / "Makefile").read_text().split("\nreport:")[1].split("\n\n")[0]
+    push = next(s for s in steps if "dvc push --run-cache" in s.get("run", ""))
+    assert push["if"] == "env.AWS_ACCESS_KEY_ID != ''" and "secrets." in flow["jobs"]["build"]["env"]["AWS_ACCESS_KEY_ID"]

@@ -182,12 +182,14 @@ class SweepFiles:
     curves: Path  # per-epoch curves of every run
     predictions: Path  # float32 test probabilities and exact per-epoch histories, per run
     timing: Path  # seconds per run: DVC-cached, not in git
-    cache: Path  # the run cache (folder, persist: true)
     metrics: Path  # git-tracked, deterministic
+    # the sweep's own per-run cache: read and written by the stage but no output of it (git- and
+    # DVC-ignored), so that DVC's run-cache stays on for the stage
+    cache: Path
 
     def all(self) -> list[Path]:
-        return [*self.report.all(), self.runs, self.curves, self.predictions, self.timing, self.cache,
-                self.metrics]
+        """The stage's outputs (``cache`` is none)."""
+        return [*self.report.all(), self.runs, self.curves, self.predictions, self.timing, self.metrics]
 
 
 def sweep_report_name(loss: str) -> str:
@@ -201,8 +203,8 @@ def sweep_files(loss: str, root: Path | None = None) -> SweepFiles:
                       curves=reports / "sweep" / f"{loss}_curves.csv",
                       predictions=reports / "sweep" / f"{loss}_predictions.npz",
                       timing=reports / "timing" / f"sweep_{loss}.json",
-                      cache=data_dir(root) / "sweep-cache" / loss,
-                      metrics=reports / "metrics" / f"sweep_{loss}.json")
+                      metrics=reports / "metrics" / f"sweep_{loss}.json",
+                      cache=data_dir(root) / "sweep-cache" / loss)
 
 
 def comparison_files(root: Path | None = None) -> ReportFiles:

@@ -8,11 +8,14 @@ for, fetched with ``npm pack`` and pinned by sha256); ``show`` runs DVC with it.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import yaml
 
 from pipeline.core import assets, fileio, paths
 
@@ -59,14 +62,29 @@ def write_template(path: Path) -> Path:
     return path
 
 
+def plot_definitions(root: Path) -> list[str]:
+    """``dvc plots show`` targets for exactly the top-level ``plots`` definitions of dvc.yaml.
+
+    Git-tracked curves and tables are also declared as stages' ``plots`` outputs (so that DVC's
+    run-cache stays on for those stages); without targets DVC would draw each of them a second
+    time with default axes. Targets are regular expressions matched from the start of a plot's
+    id, so each is anchored at its end too (``reports/plots/`` but not ``reports/plots/basic.csv``).
+    """
+    spec = yaml.safe_load((root / "dvc.yaml").read_text()) or {}
+    ids = [next(iter(d)) if isinstance(d, dict) else d for d in spec.get("plots", [])]
+    return [re.escape(i) + "$" for i in ids]
+
+
 def show(out: Path | None = None, root: Path | None = None) -> Path:
-    """Run ``dvc plots show`` with the offline template; return the written index.html."""
+    """Run ``dvc plots show`` with the offline template on the top-level plot definitions; return
+    the written index.html."""
     root = root or paths.project_root()
     out = out or paths.site_files(root).dvc_plots
     dvc = shutil.which("dvc", path=str(Path(sys.executable).parent)) or "dvc"
     with tempfile.TemporaryDirectory() as tmp:  # the template is no output of the stage
         template = write_template(Path(tmp) / "dvc-plots-template.html")
-        proc = subprocess.run([dvc, "plots", "show", "--html-template", str(template), "-o", str(out)],
+        proc = subprocess.run([dvc, "plots", "show", "--html-template", str(template), "-o", str(out),
+                               *plot_definitions(root)],
                               cwd=root, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise assets.AssetError(f"dvc plots show failed: {(proc.stderr or proc.stdout).strip()[-800:]}")

@@ -9,7 +9,10 @@ its links, copied with their relative paths. Publishing refuses (and writes noth
   or ``/<user name>/``.
 
 Links to other web sites (``<a href="https://…">``) are allowed: a reader clicks them, the
-page never fetches them. The new folder replaces the old one only once it is complete.
+page never fetches them. ``make publish`` also writes the DVC cache objects of every output
+of dvc.lock (and the run-cache entries) into ``dvc/``, so the uploaded site is a read-only
+DVC remote (``pipeline.sharing.remotes``). The new folder replaces the old one only once it
+is complete.
 """
 
 from __future__ import annotations
@@ -118,8 +121,10 @@ def leaks(site: Path, files: list[Path], markers: list[str]) -> list[str]:
     return found
 
 
-def publish(out: Path | None = None, root: Path | None = None) -> tuple[Path, list[Path]]:
-    """Copy the site reachable from ``reports/index.html`` into ``out`` (default ``public/``)."""
+def publish(out: Path | None = None, root: Path | None = None, dvc_remote: bool = False) -> tuple[Path, list[Path]]:
+    """Copy the site reachable from ``reports/index.html`` into ``out`` (default ``public/``);
+    with ``dvc_remote``, also every DVC-cached output of dvc.lock and the run-cache entries into
+    ``out/dvc/`` in DVC's remote layout (a read-only HTTP remote once uploaded)."""
     root = root or paths.project_root()
     site = paths.reports_dir(root)
     out = (out or paths.site_files(root).public).resolve()
@@ -138,6 +143,10 @@ def publish(out: Path | None = None, root: Path | None = None) -> tuple[Path, li
         for rel in files:
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(site / rel, staging / rel)
+        if dvc_remote:
+            from pipeline.sharing import remotes
+
+            remotes.push_to_folder(root, staging / remotes.SITE_FOLDER)
         (staging / ".nojekyll").touch()  # GitHub Pages: serve the files as they are
         staging.chmod(0o755)
         old = out.with_name(f".{out.name}.old")
