@@ -47,8 +47,7 @@ check: env
 
 # The environment: a venv with uv, the locked (hashed) packages, this package editable.
 # compileall writes every .pyc once: uv does not, nor does Python under PYTHONDONTWRITEBYTECODE,
-# and without them every process compiles what it imports again (`import keras` took 12-13 s
-# instead of 5.8 s here, a no-op `dvc repro` 2.7 s instead of 1.2 s).
+# and without them every process compiles what it imports again (measured: benchmarks/results.md).
 env: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.lock pyproject.toml Makefile
@@ -60,7 +59,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml Makefile
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null
 	touch $@
 
-# npm fetches the pinned MathJax that the HTML reports inline (pipeline/assets.py).
+# npm fetches the pinned MathJax that the HTML reports inline (pipeline/core/assets.py).
 npm:
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null; }
 

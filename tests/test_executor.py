@@ -1,4 +1,5 @@
-"""The training executor: the same bits with 1 or 2 local workers, results in task order,
+"""The training executor: the same bits with 1 or 2 local workers, results in task order (shown
+with tasks that finish out of order by construction, never by timing),
 one progress line per run, and clear errors for bad settings."""
 
 from __future__ import annotations
@@ -60,18 +61,51 @@ def test_one_and_two_local_workers_give_the_same_bits(mnist_file):
 
 
 def _square(n, data):
-    import time
-
-    time.sleep(0.2 * (3 - n))  # the first task finishes last
     return n * n + data
 
 
+class LastFirst(executor.Executor):
+    """An executor whose tasks finish in the reverse of their order (deterministic, no sleeps)."""
+
+    def _completed(self, tasks, data):
+        for i in reversed(range(len(tasks))):
+            yield executor._run_task(i, tasks[i], data)
+
+
 def test_results_come_back_in_task_order_whatever_finishes_first():
-    tasks = [executor.Task(f"t{i}", _square, i) for i in range(3)]
+    tasks = [executor.Task(f"t{i}", _square, i) for i in range(4)]
     said: list[str] = []
-    done = executor.LocalPool(2).run(tasks, 10, log=said.append, describe=lambda r: f"value {r}")
+    finished: list[str] = []
+    done = LastFirst().run(tasks, 10, log=said.append, describe=lambda r: f"value {r}",
+                           on_done=lambda task, d: finished.append(task.label))
+    assert finished == ["t3", "t2", "t1", "t0"]  # they did finish last first
+    assert [d.result for d in done] == [10, 11, 14, 19] and [d.index for d in done] == [0, 1, 2, 3]
+    assert len(said) == 4 and said[0].startswith("[1/4] t3: value 19") and said[-1].endswith("all done")
+
+
+def test_two_local_workers_return_results_in_task_order_when_they_finish_out_of_order(tmp_path):
+    def _after(arg, data):  # local: sent by value, so the workers do not import this module (TensorFlow)
+        """Task ``i``: finishes only once task ``waits_for`` has finished (its file exists), so
+        the order in which they finish is fixed, whatever the scheduling."""
+        import time
+        from pathlib import Path
+
+        folder, i, waits_for = Path(arg[0]), arg[1], arg[2]
+        give_up = time.monotonic() + 60
+        while waits_for is not None and not (folder / f"done-{waits_for}").exists():
+            if time.monotonic() > give_up:
+                raise TimeoutError(f"task {i}: task {waits_for} never finished")
+            time.sleep(0.01)
+        (folder / f"done-{i}").touch()
+        return i * i + data
+
+    # task 0, the first one a worker starts, waits until task 2, the last one, has finished
+    tasks = [executor.Task(f"t{i}", _after, (str(tmp_path), i, w)) for i, w in enumerate([2, None, None])]
+    finished: list[str] = []
+    done = executor.LocalPool(2).run(tasks, 10, log=lambda _: None, describe=str,
+                                     on_done=lambda task, d: finished.append(task.label))
+    assert sorted(finished) == ["t0", "t1", "t2"] and finished.index("t0") > finished.index("t2")
     assert [d.result for d in done] == [10, 11, 14]
-    assert len(said) == 3 and said[-1].endswith("all done") and "value" in said[0]
 
 
 def test_the_worker_count_comes_from_the_environment(monkeypatch):

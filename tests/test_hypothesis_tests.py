@@ -119,13 +119,35 @@ def test_mcnemar_detectable_matches_brute_force(level):
                 assert ht.mcnemar_exact(n - c - 1, c + 1) > level
 
 
+def _power_by_brute_force(share: float, n: int, level: float) -> float:
+    """Σ over every outcome b = 0..n of Binomial(n, share) of P(b) · [the exact two-sided test
+    of (b, n − b) rejects at ``level``], its p-value summed from the binomial coefficients."""
+    from fractions import Fraction
+
+    total = 0.0
+    for b in range(n + 1):
+        k = min(b, n - b)
+        p_value = min(Fraction(1), 2 * Fraction(sum(math.comb(n, i) for i in range(k + 1)), 2 ** n))
+        if p_value <= Fraction(level):
+            total += math.comb(n, b) * share ** b * (1 - share) ** (n - b)
+    return total
+
+
+@pytest.mark.parametrize("n, level", [(200, 0.05 / 33), (12, 0.05), (40, 0.01), (4, 0.05)])
+def test_mcnemar_power_equals_the_brute_force_sum(n, level):
+    for share in (0.5, 0.55, 0.6, 0.7, 0.85, 0.97):
+        assert ht.mcnemar_power(share, n, level) == pytest.approx(_power_by_brute_force(share, n, level),
+                                                                   rel=1e-9, abs=1e-12), share
+
+
 def test_mcnemar_power():
     n, level = 200, 0.05 / 33
-    assert ht.mcnemar_power(0.5, n, level) <= level
+    assert _power_by_brute_force(0.5, n, level) <= level  # no difference: at most the test's level
     at_80 = ht.mcnemar_detectable_at_power(n, level, 0.8)
     share = (1 + at_80 / n) / 2
-    assert ht.mcnemar_power(share, n, level) == pytest.approx(0.8, abs=1e-6)
+    assert _power_by_brute_force(share, n, level) == pytest.approx(0.8, abs=1e-6)
     assert at_80 > ht.mcnemar_detectable(n, level)
     half = ht.mcnemar_detectable_at_power(n, level, 0.5)
+    assert _power_by_brute_force((1 + half / n) / 2, n, level) == pytest.approx(0.5, abs=1e-6)
     assert abs(half - ht.mcnemar_detectable(n, level)) <= 4  # the 50 % size ≈ the boundary
-    assert ht.mcnemar_detectable_at_power(4, 0.05) is None and ht.mcnemar_power(0.9, 4, 0.05) == 0.0
+    assert ht.mcnemar_detectable_at_power(4, 0.05) is None and _power_by_brute_force(0.9, 4, 0.05) == 0.0

