@@ -33,7 +33,7 @@ def _conda_pip_pins() -> dict[str, str]:
     for entry in pip:
         if "==" in entry:
             name, ver = entry.split("==")
-            pins[_norm(name.strip())] = ver.strip()
+            pins[_norm(name.split("[")[0].strip())] = ver.strip()  # moto[server] is moto
     return pins
 
 
