@@ -73,6 +73,17 @@ def test_r4_table_has_r4s_columns_and_differences_to_the_baseline(spec):
     assert row["R4 accuracy"] == "0.979" and t.loc["Baseline", "Accuracy +/-"] == ""
 
 
+def test_r4s_numbers_are_left_out_on_another_dataset(spec):
+    loss = config.LOSSES[1]
+    runs = _runs({(loss, v, s): 0.85 for v in ("baseline", "dropout_50") for s in range(3)})
+    assert "R4 accuracy" in tables.r4_table(runs, spec, loss, "mnist").columns
+    t = tables.r4_table(runs, spec, loss, "fashion_mnist")
+    assert not any(c.startswith("R4") for c in t.columns) and t.columns[-1] == "Accuracy +/-%"
+    assert tables.claims_note(spec, "mnist") == "R4's single-run numbers are in the last two columns."
+    assert tables.claims_note(spec, "fashion_mnist").startswith("R4's printed numbers were measured on MNIST; "
+                                                                "these reports are on Fashion-MNIST")
+
+
 def _sweep_runs(spec, noise: float = 0.0005, shift: dict[str, float] | None = None, losses=config.LOSSES):
     """Three seeds of every variant; ``shift`` adds to a variant's accuracy (both losses)."""
     rng = np.random.default_rng(0)

@@ -83,6 +83,11 @@ class ExploreParams(_Section):
                                                                 "70,000: all of MNIST's training and test images")
 
 
+DatasetName = Literal["mnist", "fashion_mnist"]  # the keys of core/dataset.py's DATASETS (a test checks)
+CLAIMS_DATASET_DESCRIPTION = ("the dataset the source measured its numbers on (all five sources used MNIST); "
+                              "a claim is judged only on reports of that dataset")
+
+
 class Claim(_Section):
     """What a source report printed for its test result (``None`` where it printed nothing)."""
 
@@ -93,6 +98,7 @@ class Claim(_Section):
         "how the source validated: split = on held-out training images, test = fitted on every "
         "training image and validated on the test set; the claim is judged only by a configuration "
         "with the same `validation`, the others show it for reference"))
+    dataset: DatasetName = Field("mnist", description=CLAIMS_DATASET_DESCRIPTION)
 
 
 class VerdictParams(_Section):
@@ -245,6 +251,7 @@ class SweepParams(_Section):
     variants: dict[ConfigName, Variant] = Field(min_length=1, max_length=1000, description=(
         "the first is the baseline; at most 1,000: each trains once per seed and loss"))
     claimed: dict[Loss, dict[str, LossAccuracy]] = {}
+    claimed_dataset: DatasetName = Field("mnist", description=CLAIMS_DATASET_DESCRIPTION)
 
     @field_validator("seeds")
     @classmethod

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.core import fileio, paths
+from pipeline.core import dataset_words, fileio, paths
 from pipeline.core.config import SweepParams
 from pipeline.core.stats import rounded_stat, sample_std
 from pipeline.core.tables import readable
@@ -42,9 +42,22 @@ def _pct(diff: float, base: float) -> str:
     return f"{100 * diff / base:+.1f}%" if base else ""
 
 
-def r4_table(runs: pd.DataFrame, sweep: SweepParams, loss: str) -> pd.DataFrame:
+def claims_apply(sweep: SweepParams, dataset: str | None) -> bool:
+    """R4's printed numbers stand beside ours only on the dataset R4 measured them on
+    (``sweep.claimed_dataset``); None: the claims' own."""
+    return dataset is None or dataset == sweep.claimed_dataset
+
+
+def claims_note(sweep: SweepParams, dataset: str) -> str:
+    """Where R4's numbers are in ``r4_table``, or why they are not there."""
+    if claims_apply(sweep, dataset):
+        return "R4's single-run numbers are in the last two columns."
+    return dataset_words.not_judged_all("R4", sweep.claimed_dataset, dataset) + "."
+
+
+def r4_table(runs: pd.DataFrame, sweep: SweepParams, loss: str, dataset: str | None = None) -> pd.DataFrame:
     """R4's table with our numbers: mean ± std over seeds, differences against the baseline row,
-    and R4's printed loss and accuracy beside ours."""
+    and R4's printed loss and accuracy beside ours (left out on another dataset than R4's)."""
     base_name = next(iter(sweep.variants))
     g = runs[runs["loss"] == loss].groupby("variant", sort=False)
     cols = ["test_loss", "test_accuracy"]
@@ -69,7 +82,8 @@ def r4_table(runs: pd.DataFrame, sweep: SweepParams, loss: str) -> pd.DataFrame:
             "R4 loss": "" if claim is None else f"{claim[0]:.3f}",
             "R4 accuracy": "" if claim is None else f"{claim[1]:.3f}",
         })
-    return pd.DataFrame(rows).set_index("Description")
+    table = pd.DataFrame(rows).set_index("Description")
+    return table if claims_apply(sweep, dataset) else table.drop(columns=["R4 loss", "R4 accuracy"])
 
 
 # --------------------------------------------------------------------------- for readers

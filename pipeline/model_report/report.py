@@ -9,6 +9,7 @@ import keras
 import pandas as pd
 
 from pipeline.core.config import ModelConfig, VerdictParams
+from pipeline.core import dataset_words
 from pipeline.core.stats import t_quantile
 from pipeline.model_report.evaluation import Verdict, source_protocol_text
 
@@ -16,7 +17,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 _COLOURS = {"consistent": ("#15803d", "#f0fdf4", "holds"), "not consistent": ("#b91c1c", "#fef2f2", "fails"),
             "inconclusive": ("#b45309", "#fffbeb", "open"), "other protocol": ("#1d4ed8", "#eff6ff", "other"),
-            "no claim": ("#475569", "#f8fafc", "none")}
+            "no claim": ("#475569", "#f8fafc", "none"), "other dataset": ("#475569", "#f8fafc", "other-dataset")}
+VERDICT_LABEL = {"other dataset": dataset_words.NOT_JUDGED}  # a verdict as readers see it, where not as stored
 
 
 def _env() -> jinja2.Environment:
@@ -40,8 +42,11 @@ def rule_text(rule: VerdictParams, n: int) -> str:
 def claim_box(verdict: Verdict, source: str, repeats: int) -> str:
     """The claimed-vs-measured box (HTML)."""
     colour, background, css = _COLOURS[verdict.verdict]
+    other_dataset = (dataset_words.not_judged(source, list(verdict.claimed), verdict.claim_dataset, verdict.run_dataset) + "."
+                     if verdict.other_dataset else "")
     return _env().get_template("claim_box.html.j2").render(
         v=verdict, source=source, repeats=repeats, colour=colour, background=background, css=css,
+        label=VERDICT_LABEL.get(verdict.verdict, verdict.verdict), other_dataset=other_dataset,
         source_protocol=source_protocol_text(verdict.protocol), rule_text=rule_text(verdict.rule, repeats))
 
 
