@@ -256,3 +256,12 @@ def test_a_claim_on_its_own_dataset_keeps_the_metrics_file_as_it_was():
     assert "dataset" not in evaluation.claim_record(same)  # MNIST metrics files unchanged, byte for byte
     nothing = evaluation.judge_claim(Claim(), t, RULE, dataset="fashion_mnist")
     assert nothing.verdict == "no claim" and not nothing.other_dataset
+
+
+def test_the_claim_box_of_another_dataset_is_one_line_without_checks():
+    from pipeline.model_report import report
+
+    t = _training([0.86, 0.87, 0.88])
+    html = report.claim_box(evaluation.judge_claim(Claim(accuracy=0.9781), t, RULE, dataset="fashion_mnist"), "R1", 3)
+    assert "not judged (other dataset)" in html and "<table" not in html and "Rule:" not in html
+    assert "R1&#39;s 0.9781 was measured on MNIST; these reports are on Fashion-MNIST, so it is not judged." in html
