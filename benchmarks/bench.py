@@ -83,11 +83,11 @@ def worker_train(config: str, mode: str, epochs: int, seeds: list[int]) -> dict:
     """Train ``config`` (full data) ``epochs`` epochs per seed; seconds per epoch and test accuracy."""
     import keras
 
-    from pipeline.core import config as project
+    from pipeline.core.params import load_params
     from pipeline.core import dataset
     from pipeline.modeling import train as modeling
 
-    params = project.load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml")
     cfg = params.models[config].model_copy(update={"epochs": epochs})
     ours = params.training.for_model(cfg)  # `training` with the configuration's `execution` entry
     if mode == "ours_other_xla":  # the same settings with the other jit_compile choice
@@ -156,11 +156,12 @@ def worker_start() -> dict:
 
 def worker_sweep(mode: str, variants: int, seeds: int) -> dict:
     """A part of the categorical sweep (first ``variants`` × ``seeds``, full data, every epoch)."""
-    from pipeline.core import config, dataset, paths
+    from pipeline.core import dataset, paths
+    from pipeline.core.params import load_params
     from pipeline.loss_sweep import runs
     from pipeline.modeling import executor, train
 
-    params = config.load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml")
     sweep = params.sweep.model_copy(update={"variants": dict(list(params.sweep.variants.items())[:variants]),
                                             "seeds": list(range(seeds))})
     settings = params.training.for_model()
@@ -174,7 +175,7 @@ def worker_sweep(mode: str, variants: int, seeds: int) -> dict:
         ex = executor.RayCluster(mode)
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        results = runs.run(sweep, config.LOSSES[0], ds, settings, Path(tmp), log=lambda *_: None, executor=ex)
+        results = runs.run(sweep, sweep.losses[0], ds, settings, Path(tmp), log=lambda *_: None, executor=ex)
         seconds = time.perf_counter() - t
     return {"seconds": seconds, "fit_seconds": [r.fit_seconds for r in results],
             "accuracy": [r.test_accuracy for r in results], "runs": len(results)}
@@ -192,11 +193,11 @@ def _run_worker(*args: str, timeout: int = 3600, env: dict | None = None) -> dic
 
 
 def part_machine(lines: list[str], state: dict) -> None:
-    from pipeline.core import config as project
+    from pipeline.core.params import load_params
 
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())
-    threads = project.load_params(ROOT / "params.yaml").training.threads
+    threads = load_params(ROOT / "params.yaml").training.threads
     lines += ["## Machine", "",
               f"- {cpu}; {os.cpu_count()} CPU(s) visible; Python {platform.python_version()}; "
               f"{platform.system()} {platform.release()}"]
@@ -212,7 +213,7 @@ def part_machine(lines: list[str], state: dict) -> None:
 
 def part_params(lines: list[str], state: dict) -> None:
     """Seconds ``load_params`` takes to refuse each bad file of the fault suite; the slowest three."""
-    from pipeline.core import config
+    from pipeline.core.params import ParamsError, load_params
     from tests import test_params_faults as faults
 
     seconds = {}
@@ -225,8 +226,8 @@ def part_params(lines: list[str], state: dict) -> None:
             write()
             start = time.perf_counter()
             try:
-                config.load_params(path)
-            except config.ParamsError:
+                load_params(path)
+            except ParamsError:
                 pass
             else:
                 raise RuntimeError(f"{name}: accepted, the fault suite says it must be refused")
@@ -246,9 +247,9 @@ def _per_epoch(times: list[list[float]]) -> float:
 
 
 def part_epochs(lines: list[str], state: dict, epochs: int = 5) -> None:
-    from pipeline.core import config as project
+    from pipeline.core.params import load_params
 
-    params = project.load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml")
     if "gflops" not in state:
         part_machine([], state)
     gflops = state["gflops"]
@@ -278,9 +279,9 @@ def part_epochs(lines: list[str], state: dict, epochs: int = 5) -> None:
 
 
 def part_accuracy(lines: list[str], state: dict) -> None:
-    from pipeline.core import config as project
+    from pipeline.core.params import load_params
 
-    params = project.load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml")
     lines += ["## Same experiment: test accuracy, plain Keras vs our settings", "",
               "Full training as configured, every seed of the configuration.", "",
               "| configuration | epochs | seeds | plain Keras | ours | difference of means |",
@@ -324,12 +325,11 @@ def _worktree(*copies: str):
 
 def part_report(lines: list[str], state: dict) -> None:
     """One real model report (R1, full data) through the runner, its seconds broken down."""
-    imports, _ = _timed([sys.executable, "-c", "import keras, pipeline.modeling.train, pipeline.core.plots"], ROOT)
+    imports, _ = _timed([sys.executable, "-c", "import keras, pipeline.modeling.train, pipeline.core.shared_figures"], ROOT)
     bare, _ = _timed([sys.executable, "-c", "pass"], ROOT)
     with _worktree("data/dataset.npz", "build/vendor") as work:
         total, proc = _timed([sys.executable, "-m", "pipeline", "run", "notebooks/02_model_report.ipynb",
-                              "--sections", "model=models.r1_onehot", "training", "--set", "model_name=r1_onehot",
-                              "--name", "02_model_report_r1_onehot", "--no-progress"], work)
+                              "--sections", "model=models.r1_onehot", "training", "--no-progress"], work)
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr[-2000:])
         steps = dict(re.findall(r"^(executed|rendered) in ([\d.]+) s", proc.stdout, re.M))
@@ -381,11 +381,11 @@ def _cell_seconds(path: Path) -> dict[str, float]:
 def pipeline_flop_bound(gflops: float) -> tuple[float, dict[str, float]]:
     """Seconds that every fit of the default pipeline needs at ``gflops``: 6 × parameters per
     fitted image and 2 × parameters per validation image, every epoch, seed, variant and loss."""
-    from pipeline.core import config as project
+    from pipeline.core.params import load_params
     from pipeline.loss_sweep import runs as sweeps
     from pipeline.modeling import train as modeling
 
-    params = project.load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml")
     n_train, n_test = 60_000, 10_000
 
     def fit_flops(cfg, fraction: float) -> float:
@@ -396,7 +396,7 @@ def pipeline_flop_bound(gflops: float) -> tuple[float, dict[str, float]]:
     parts = {f"model@{name}": cfg.repeats * fit_flops(cfg, cfg.validation_fraction)
              for name, cfg in params.models.items()}
     sweep = params.sweep
-    for loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+    for loss in sweep.losses:
         parts[f"sweep@{loss}"] = sum(fit_flops(sweeps.variant_config(sweep, v, loss, seed), sweep.validation_fraction)
                                      for v in sweep.variants for seed in sweep.seeds)
     seconds = {k: v / (gflops * 1e9) for k, v in parts.items()}
@@ -486,15 +486,15 @@ def part_executor(lines: list[str], state: dict, variants: int = 2, seeds: int =
 
 
 def _sweep_variants() -> list[str]:
-    from pipeline.core import config
+    from pipeline.core.params import ParamsError, load_params
 
-    return list(config.load_params(ROOT / "params.yaml").sweep.variants)
+    return list(load_params(ROOT / "params.yaml").sweep.variants)
 
 
 def _sweep_seeds() -> list[int]:
-    from pipeline.core import config
+    from pipeline.core.params import ParamsError, load_params
 
-    return list(config.load_params(ROOT / "params.yaml").sweep.seeds)
+    return list(load_params(ROOT / "params.yaml").sweep.seeds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,10 +38,11 @@ def committed_seeds(name: str) -> dict:
 
 def new_seeds(name: str, first: int, count: int) -> dict:
     """Per-seed values of ``count`` new seeds from ``first``, trained here (or read from build/reseed)."""
-    from pipeline.core import config, dataset
+    from pipeline.core import dataset
+    from pipeline.core.params import load_params
     from pipeline.model_report import evaluation
 
-    params = config.load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml")
     cfg = params.models[name].model_copy(update={"seed": first, "repeats": count})
     settings = params.training.for_model(cfg)
     key = hashlib.sha256(json.dumps([cfg.model_dump(), settings.model_dump()], sort_keys=True).encode()).hexdigest()[:16]
@@ -61,10 +62,10 @@ def new_seeds(name: str, first: int, count: int) -> dict:
 
 def verdict(name: str, seeds: dict) -> tuple[str, list]:
     """The verdict of the configuration's claim from these per-seed values (same code as the reports)."""
-    from pipeline.core import config
+    from pipeline.core.params import load_params
     from pipeline.model_report import evaluation
 
-    params = config.load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml")
     claim = params.models[name].claimed
     checks = [evaluation.check_quantity(q, v, [s[evaluation.QUANTITY_FIELD[q]] for s in seeds.values()],
                                         params.verdicts)
@@ -83,9 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="first new seed (default: right after the configuration's seeds)")
     parser.add_argument("--train-only", action="store_true", help="train (and keep) the new seeds, print nothing")
     args = parser.parse_args(argv)
-    from pipeline.core import config
+    from pipeline.core.params import load_params
 
-    params = config.load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml")
     lines = ["| configuration | claim | committed seeds | verdict | new seeds | verdict | same? |",
              "|---|---|---|---|---|---|---|"]
     flips = 0

@@ -11,15 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 import time
+import typing
 import warnings
 from pathlib import Path
 
-from pipeline.core import config, paths
+from pipeline.core import paths
 from pipeline.core.errors import PipelineError
+from pipeline.core.params.access import entry_key, value_at
+from pipeline.core.params.loading import load_params
+from pipeline.core.params.messages import ParamsError
+from pipeline.core.params.schema import Loss, Params
 
 DEBUG_ENV = "PIPELINE_DEBUG"  # =1: unexpected errors show their traceback
 
@@ -71,27 +75,36 @@ def _notebook_path(root: Path, value: str) -> Path:
     return notebook
 
 
-def _check_sections(params: config.Params, sections: list[str]) -> None:
-    """Each ``NAME[=PATH]`` of ``--sections`` names a part of params.yaml that is a section."""
+def _check_sections(params: Params, sections: list[str]) -> None:
+    """Each ``NAME[=PATH]`` of ``--sections`` names a part of params.yaml that is a section
+    (or one item of a list: ``loss=sweep.losses.categorical_crossentropy``), and at most one
+    is an entry (it names the run's files)."""
     from pydantic import BaseModel
 
+    entries = []
     for item in sections:
         name, _, where = item.partition("=")
         if not name.isidentifier():
             raise UsageError(f"--sections {item}: {name!r} is not a parameter name (NAME or NAME=PATH)")
         try:
-            value = config.value_at(params, where or name)
-        except config.ParamsError as err:
+            value = value_at(params, where or name)
+        except ParamsError as err:
             raise UsageError(f"--sections {item}: {str(err).removeprefix(f'{where or name}: ')}") from None
+        if entry_key(params, where or name) is not None:
+            entries.append(item)
+            if not isinstance(value, (BaseModel, dict)):
+                continue  # a list item (a loss of sweep.losses) is passed as itself
         if not isinstance(value, BaseModel):
             kind = "a mapping of entries" if isinstance(value, dict) else f"a single value ({type(value).__name__})"
             raise UsageError(f"--sections {item}: {where or name} is {kind}, not a section "
                              f"(pass one part, e.g. model=models.r0_deep)")
+    if len(entries) > 1:
+        raise UsageError(f"--sections {' '.join(entries)}: a run is for one entry at most (it names the run's files)")
 
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    params = config.load_params(args.params)
+    params = load_params(args.params)
     print(f"{args.params or paths.PARAMS_FILE}: valid ({', '.join(type(params).model_fields)})")
     return 0
 
@@ -105,7 +118,7 @@ def cmd_data(args: argparse.Namespace) -> int:
         if out.is_dir():
             raise UsageError(f"--out {args.out}: is a folder; name the file to write (e.g. data/dataset.npz)")
         _writable_folder(out.resolve().parent, f"--out {args.out}")
-    name = args.dataset or config.load_params(root / paths.PARAMS_FILE).data.dataset
+    name = args.dataset or load_params(root / paths.PARAMS_FILE).data.dataset
     out = Path(args.out) if args.out else paths.prepared_data_file(root)
     start = time.perf_counter()
     origin = dataset.prepare(name, out, paths.download_cache_dir())
@@ -115,25 +128,13 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     root = paths.project_root()
-    params = config.load_params(root / paths.PARAMS_FILE)
+    params = load_params(root / paths.PARAMS_FILE)
     notebook = _notebook_path(root, args.notebook)
     _check_sections(params, args.sections or [])
     for item in args.set or []:
         name, sep, _ = item.partition("=")
         if not sep or not name.isidentifier():
             raise UsageError(f"--set {item}: expected NAME=VALUE")
-    if args.name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", args.name):
-        raise UsageError(f"--name {args.name}: letters, digits, '_' and '-' only (it names files in reports/)")
-    title, summary = args.title, None
-    if args.about:  # a params entry with a title and a description (e.g. models.r0_deep)
-        try:
-            about = config.value_at(params, args.about)
-        except config.ParamsError as err:
-            raise UsageError(f"--about {args.about}: {str(err).removeprefix(f'{args.about}: ')}") from None
-        if not (isinstance(getattr(about, "title", None), str) and hasattr(about, "description")):
-            raise UsageError(f"--about {args.about}: has no title and description "
-                             f"(name an entry such as models.r0_deep)")
-        title, summary = title or about.title, about.description
 
     import nbformat
 
@@ -143,12 +144,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():  # nbformat's warnings about old notebooks: not errors
             warnings.simplefilter("ignore")
             parameters = runner.stage_parameters(notebook, args.sections or [], args.set or [], params)
+            names = runner.run_names(notebook, args.sections or [], params)
     except (nbformat.ValidationError, nbformat.reader.NotJSONError) as err:
         raise UsageError(f"{args.notebook}: not a valid Jupyter notebook ({_one_line(err)})") from None
     notebook = Path(args.notebook)
     start = time.perf_counter()
     written = runner.run(notebook, parameters, root=root, progress=not args.no_progress,
-                         name=args.name, title=title, summary=summary)
+                         name=names.name, title=names.title, summary=names.summary)
     for path in written.all():
         print(f"wrote {path.relative_to(root)}")
     print(f"done in {time.perf_counter() - start:.1f} s")
@@ -226,14 +228,15 @@ def cmd_sweep_cache(args: argparse.Namespace) -> int:
     from pipeline.loss_sweep import runs
 
     root = paths.project_root()
-    params = config.load_params(root / paths.PARAMS_FILE)
-    sweep = config.value_at(params, "sweep")
+    params = load_params(root / paths.PARAMS_FILE)
+    sweep = params.sweep
     settings = params.training.for_model()
     ds = dataset.load(paths.prepared_data_file(root), sample_size=settings.sample_size)
     found = 0
-    for loss in config.LOSSES:
+    for loss in typing.get_args(Loss):  # a loss that sweep.losses leaves out: none of its runs is used
         folder = paths.sweep_files(loss, root).cache
-        live = {spec.key for _, spec in runs.run_specs(sweep, loss, ds, settings)}
+        live = ({expected.key for _, expected in runs.planned_runs(sweep, loss, ds, settings)}
+                if loss in sweep.losses else set())
         stale = runs.unreachable(folder, live)
         kept = len(list(folder.glob("*.json"))) - len(stale) if folder.is_dir() else 0
         for path in stale:
@@ -271,13 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="execute a notebook with papermill and render its HTML views")
     p.add_argument("notebook", help="e.g. notebooks/01_data_exploration.ipynb")
     p.add_argument("--sections", nargs="+", metavar="NAME[=PATH]",
-                   help="parts of params.yaml passed whole, each as the mapping parameter NAME: the "
-                        "section NAME, or the part at the dotted PATH (model=models.r0_deep)")
+                   help="parts of params.yaml passed whole, each as the parameter NAME: the section NAME, "
+                        "or the part at the dotted PATH (model=models.r0_deep); an entry of a mapping or "
+                        "list names the run: files NOTEBOOK_KEY, the entry's title and description")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="a string parameter (repeatable)")
-    p.add_argument("--name", help="output name (default: the notebook's stem)")
-    p.add_argument("--title", help="report title (default: --about's title, else the notebook's first heading)")
-    p.add_argument("--about", metavar="PATH", help="a params.yaml entry whose title and description "
-                                                   "head the report and its line in the index")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 

@@ -16,8 +16,9 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.neighbors import KNeighborsClassifier
 
 from pipeline.classical_ml import models
-from pipeline.core import config, paths, runner
-from pipeline.core.config import ClassicalParams
+from pipeline.core import paths, runner
+from pipeline.core.params import load_params
+from pipeline.core.params.schema import ClassicalParams
 from pipeline.core.dataset import validation_split
 from tests.conftest import PROFILE_CLASSICAL, REPO, use_test_profile
 
@@ -144,7 +145,7 @@ def test_notebook_states_the_rule_and_the_one_test_accuracy(mnist_file, tmp_path
     shutil.copy(REPO / notebook.relative_to(root), notebook)
     (root / "data").mkdir()
     (root / "data/dataset.npz").symlink_to(mnist_file)
-    parameters = runner.stage_parameters(notebook, ["classical"], [], config.load_params(root / "params.yaml"))
+    parameters = runner.stage_parameters(notebook, ["classical"], [], load_params(root / "params.yaml"))
     files = runner.run(notebook, parameters, root=root, progress=False)
 
     m = json.loads(paths.classical_files(root).metrics.read_text())

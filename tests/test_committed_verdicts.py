@@ -11,11 +11,12 @@ import json
 
 import pytest
 
-from pipeline.core import config, paths
+from pipeline.core import paths
+from pipeline.core.params import load_params
 from pipeline.model_report import evaluation
 from tests.conftest import REPO
 
-PARAMS = config.load_params(REPO / "params.yaml")
+PARAMS = load_params(REPO / "params.yaml")
 EDGE = 1e-5  # per-seed values are stored with 6 decimals: a claim this close to an edge is not re-decided
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.core import config, paths
+from pipeline.core import params as config, paths
 from tests.conftest import REPO
 
 

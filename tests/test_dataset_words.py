@@ -8,13 +8,16 @@ import typing
 import pytest
 from pydantic import ValidationError
 
-from pipeline.core import config, dataset_words
+from pipeline.core import dataset_words
 from pipeline.core.dataset import DATASETS
+from pipeline.core.params import load_params
+from pipeline.core.params.schema import Claim, DatasetName
+from tests.conftest import REPO
 
 
 def test_every_dataset_has_its_words_and_every_claim_dataset_is_known():
     assert set(dataset_words.WORDS) == set(DATASETS)
-    assert set(typing.get_args(config.DatasetName)) == set(DATASETS)
+    assert set(typing.get_args(DatasetName)) == set(DATASETS)
     for name, w in dataset_words.WORDS.items():
         assert w.name.replace("-", "") in DATASETS[name].title.replace("-", ""), name  # the title names it too
         assert all(getattr(w, f) for f in ("name", "item", "items", "medium", "variation", "look_alike"))
@@ -43,10 +46,11 @@ def test_the_not_judged_line_names_both_datasets():
 
 
 def test_a_claim_records_its_dataset_mnist_by_default_and_only_a_known_one():
-    assert config.Claim(accuracy=0.9).dataset == "mnist"
-    assert config.Claim(accuracy=0.9, dataset="fashion_mnist").dataset == "fashion_mnist"
+    assert Claim(accuracy=0.9).dataset == "mnist"
+    assert Claim(accuracy=0.9, dataset="fashion_mnist").dataset == "fashion_mnist"
     with pytest.raises(ValidationError):
-        config.Claim(accuracy=0.9, dataset="cifar10")
-    params = config.load_params(config.project_root() / "params.yaml")
+        Claim(accuracy=0.9, dataset="cifar10")
+    params = load_params(REPO / "params.yaml")
     assert {cfg.claimed.dataset for cfg in params.models.values()} == {"mnist"}
     assert params.sweep.claimed_dataset == "mnist"
+

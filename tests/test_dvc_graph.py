@@ -20,7 +20,8 @@ import pytest
 from dvc.repo import Repo
 
 from pipeline import cli
-from pipeline.core import config, paths
+from pipeline.core import paths, runner
+from pipeline.core.params import load_params
 from tests.conftest import REPO, bin_path, run
 
 PACKAGE = "pipeline"
@@ -41,7 +42,7 @@ def module_file(module: str) -> Path | None:
 
 def imported_modules(tree: ast.AST, package: str = "") -> set[str]:
     """Modules of this package that ``tree`` imports anywhere (function bodies included):
-    ``from pipeline.core import config`` gives ``pipeline.core`` and ``pipeline.core.config``."""
+    ``from pipeline.core import paths`` gives ``pipeline.core`` and ``pipeline.core.paths``."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -146,7 +147,7 @@ def test_every_module_a_stage_runs_is_one_of_its_deps(name, argv, deps, outs):
                          ids=lambda x: x if isinstance(x, str) else "")
 def test_every_params_part_a_notebook_gets_is_declared(name, argv, deps, outs):
     declared = [p for d in deps if hasattr(d, "params") for p in (d.params or [])]
-    passed = [item.partition("=")[2] or item for item in _option(argv, "--sections")] + _option(argv, "--about")
+    passed = [item.partition("=")[2] or item for item in _option(argv, "--sections")]
     for path in passed:
         assert any(path == p or path.startswith(p + ".") for p in declared), \
             f"{name} passes params.yaml's {path} to its notebook but declares only {declared}"
@@ -174,18 +175,28 @@ def test_outs_are_the_files_paths_names(name, argv, deps, outs, monkeypatch):
     assert sorted(Path(o.def_path) for o in outs) == expected_outs(name)
 
 
-def test_report_names_in_commands_are_the_ones_paths_derives():
+def test_the_report_names_the_runner_derives_are_the_ones_paths_names():
+    """A stage passes no name: the runner derives it from the entry of ``--sections`` (the
+    item of ``foreach``), and it is the name pipeline/core/paths.py gives the stage's outs."""
+    params = load_params(REPO / "params.yaml")
+    checked = set()
     for name, argv, _, _ in package_stages():
-        if argv[0] == "run" and "--name" in argv:
-            family, _, item = name.partition("@")
+        if argv[0] != "run":
+            continue
+        family, _, item = name.partition("@")
+        derived = runner.run_names(REPO / argv[1], _option(argv, "--sections"), params).name
+        if item:
             derive = {"model": paths.model_report_name, "sweep": paths.sweep_report_name}[family]
-            assert _option(argv, "--name") == [derive(item)], name
+            assert derived == derive(item), name
+        assert paths.report_files(derived).notebook.relative_to(REPO) in expected_outs(name), name
+        checked.add(family)
+    assert {"explore", "model", "classical", "sweep", "loss_comparison"} <= checked, checked
 
 
-def test_the_sweep_stages_are_the_schemas_losses_and_the_model_stages_its_models():
+def test_the_sweep_stages_are_the_params_losses_and_the_model_stages_its_models():
     names = [s[0] for s in stages()]
-    assert [n.split("@")[1] for n in names if n.startswith("sweep@")] == list(config.LOSSES)
-    params = config.load_params(REPO / "params.yaml")
+    params = load_params(REPO / "params.yaml")
+    assert [n.split("@")[1] for n in names if n.startswith("sweep@")] == list(params.sweep.losses)
     assert [n.split("@")[1] for n in names if n.startswith("model@")] == list(params.models)
 
 
@@ -202,11 +213,11 @@ def test_the_closure_reader_finds_function_level_imports():
 def test_python_bytecode_is_no_dependency():
     """Importing the package writes ``__pycache__`` beside it (unless PYTHONDONTWRITEBYTECODE
     is set); if DVC hashed it, every stage would look changed after a plain import."""
-    for path in ("pipeline/core/__pycache__/config.cpython-311.pyc", "pipeline/__pycache__/cli.cpython-311.pyc",
+    for path in ("pipeline/core/params/__pycache__/schema.cpython-311.pyc", "pipeline/__pycache__/cli.cpython-311.pyc",
                  "pipeline/modeling/train.cpython-311.pyc"):
         proc = run([bin_path("dvc"), "check-ignore", path], cwd=REPO)
         assert proc.returncode == 0 and path in proc.stdout, (path, proc.stdout, proc.stderr)
-    assert run([bin_path("dvc"), "check-ignore", "pipeline/core/config.py"], cwd=REPO).returncode == 1
+    assert run([bin_path("dvc"), "check-ignore", "pipeline/core/params/schema.py"], cwd=REPO).returncode == 1
 
 
 @pytest.mark.slow
@@ -231,7 +242,7 @@ def test_editing_an_imported_module_makes_dvc_status_list_its_stages(built_proje
     shutil.copytree(src, root, symlinks=True)
     clean = run([bin_path("dvc"), "status", "--json"], cwd=root)
     assert clean.returncode == 0 and json.loads(clean.stdout) == {}, clean.stdout
-    for module, stage, untouched in (("pipeline/core/stats.py", "site", None),
+    for module, stage, untouched in (("pipeline/core/seed_stats.py", "site", None),
                                      ("pipeline/model_report/report.py", "model@baseline", "sweep@categorical_crossentropy")):
         with open(root / module, "a") as fh:
             fh.write("\n# an edit\n")

@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.core import dataset, stats
-from pipeline.model_report import evaluation
+from pipeline.core import dataset, seed_stats
+from pipeline.model_report import evaluation, report
 from pipeline.modeling import train as modeling
-from pipeline.core.config import Claim, ModelConfig, VerdictParams
+from pipeline.core.params.schema import Claim, ModelConfig, VerdictParams
 
 
 def test_mean_std_uses_the_sample_standard_deviation():
-    assert stats.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
-    assert stats.mean_std([0.5]) == (0.5, 0.0)
+    assert seed_stats.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
+    assert seed_stats.mean_std([0.5]) == (0.5, 0.0)
     with pytest.raises(ValueError):
-        stats.mean_std([])
-    assert stats.fmt_mean_std([0.97, 0.98, 0.99], percent=True) == "98.00 ± 1.00 %"
+        seed_stats.mean_std([])
+    assert seed_stats.fmt_mean_std([0.97, 0.98, 0.99], percent=True) == "98.00 ± 1.00 %"
 
 
 @pytest.mark.parametrize("x, half_unit", [(0.91, 0.005), (0.9781, 0.00005), (35.08, 0.005), (88.0, 0.5), (0.1, 0.05)])
@@ -34,7 +34,7 @@ def test_confident_mistakes_are_sorted_by_confidence():
 def test_confusion_and_class_report():
     y = np.array([0, 0, 1, 1, 2])
     p = np.array([0, 1, 1, 1, 1])
-    cm = stats.confusion(y, p, 3)
+    cm = seed_stats.confusion(y, p, 3)
     assert cm.tolist() == [[1, 1, 0], [0, 2, 0], [0, 1, 0]]
     rep = evaluation.class_report(y, p, ["a", "b", "c"])
     assert rep.loc["b", "precision"] == pytest.approx(0.5) and rep.loc["b", "recall"] == 1.0
@@ -78,27 +78,39 @@ RULE = VerdictParams()  # 95 %, accuracy margin 0.01, loss margin 25 % of the cl
 @pytest.mark.parametrize("p, df, expected", [(0.975, 2, 4.302653), (0.975, 4, 2.776445), (0.975, 9, 2.262157),
                                              (0.95, 2, 2.919986), (0.975, 29, 2.045230)])
 def test_t_quantiles_are_the_textbook_values(p, df, expected):
-    assert stats.t_quantile(p, df) == pytest.approx(expected, abs=1e-6)
+    assert seed_stats.t_quantile(p, df) == pytest.approx(expected, abs=1e-6)
 
 
 def test_prediction_half_width_by_hand():
     # s = 0.002 over n = 3 seeds: 4.302653 · 0.002 · √(4/3) = 0.0099365
-    assert stats.prediction_half_width(0.002, 3) == pytest.approx(4.302653 * 0.002 * (4 / 3) ** 0.5, rel=1e-6)
-    assert stats.prediction_half_width(0.002, 3) == pytest.approx(0.0099365, abs=1e-7)
+    assert seed_stats.prediction_half_width(0.002, 3) == pytest.approx(4.302653 * 0.002 * (4 / 3) ** 0.5, rel=1e-6)
+    assert seed_stats.prediction_half_width(0.002, 3) == pytest.approx(0.0099365, abs=1e-7)
     # n = 5: 2.776445 · s · √1.2
-    assert stats.prediction_half_width(1.0, 5) == pytest.approx(2.776445 * 1.2 ** 0.5, rel=1e-6)
-    assert stats.prediction_half_width(1.0, 1) == float("inf")
+    assert seed_stats.prediction_half_width(1.0, 5) == pytest.approx(2.776445 * 1.2 ** 0.5, rel=1e-6)
+    assert seed_stats.prediction_half_width(1.0, 1) == float("inf")
 
 
 def test_seeds_to_reach_a_width():
     # s = 0.003, width 0.01: n = 3 gives 4.3027·0.003·1.1547 = 0.0149, n = 4: 3.1824·0.003·1.1180 = 0.01067,
     # n = 5: 2.7764·0.003·1.0954 = 0.00912 → 5
-    assert stats.seeds_to_reach(0.003, 0.01) == 5
-    assert stats.prediction_half_width(0.003, 4) > 0.01 >= stats.prediction_half_width(0.003, 5)
+    assert seed_stats.seeds_to_reach(0.003, 0.01) == 5
+    assert seed_stats.prediction_half_width(0.003, 4) > 0.01 >= seed_stats.prediction_half_width(0.003, 5)
     # the half-width never falls below 1.96 s: s = 0.006 never reaches 0.01
-    assert stats.seeds_to_reach(0.006, 0.01) is None
-    assert stats.seeds_to_reach(0.0, 0.01) == 2
+    assert seed_stats.seeds_to_reach(0.006, 0.01) is None
+    assert seed_stats.seeds_to_reach(0.0, 0.01) == 2
 
+
+def _reasons(v: evaluation.Verdict) -> list[str]:
+    """The verdict's measured reasons in the words the claim box shows."""
+    return [report.reason_text(r) for r in v.reasons]
+
+
+def _box_text(v: evaluation.Verdict) -> str:
+    """The claim box's words (tags dropped, spaces collapsed)."""
+    import html
+    import re
+
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", report.claim_box(v, "S", 3))).split())
 
 def test_a_claim_inside_the_prediction_interval_is_consistent():
     # mean 0.981, s = 0.002: half-width 0.0099365; 0.9781 is 0.0029 away → consistent
@@ -111,7 +123,7 @@ def test_a_claim_inside_the_prediction_interval_is_consistent():
 
 def test_the_edge_of_the_interval_widened_by_the_printed_rounding():
     values = [0.979, 0.981, 0.983]  # mean 0.981, half-width 0.00993655
-    assert stats.prediction_half_width(0.002, 3) == pytest.approx(0.00993655, abs=1e-8)
+    assert seed_stats.prediction_half_width(0.002, 3) == pytest.approx(0.00993655, abs=1e-8)
     # 0.99094 (rounding 0.000005) is 0.00994 away: inside 0.00993655 + 0.000005; 0.99095 is not
     assert evaluation.check_quantity("test accuracy", 0.99094, values, RULE).outcome == "consistent"
     assert evaluation.check_quantity("test accuracy", 0.99095, values, RULE).outcome == "not consistent"
@@ -123,20 +135,20 @@ def test_the_edge_of_the_interval_widened_by_the_printed_rounding():
 def test_a_claim_outside_the_interval_is_not_consistent_and_says_by_how_much():
     v = evaluation.judge_claim(Claim(accuracy=0.8874), _training([0.975, 0.976, 0.977]), RULE)
     c = v.checks[0]
-    assert v.verdict == "not consistent" and c.why.startswith("below the interval by 0.08")
+    assert v.verdict == "not consistent" and report.check_text(c).startswith("below the interval by 0.08")
 
 
 def test_a_wide_interval_is_inconclusive_and_says_how_many_seeds_would_decide():
     # s = 0.003: half-width 0.0149 > margin 0.01; 5 seeds at this spread would decide
     v = evaluation.judge_claim(Claim(accuracy=0.98), _training([0.977, 0.980, 0.983]), RULE)
     c = v.checks[0]
-    assert v.verdict == "inconclusive" and c.seeds_needed == 5 and "5 seeds" in c.why
+    assert v.verdict == "inconclusive" and c.seeds_needed == 5 and "5 seeds" in report.check_text(c)
     # one seed: no spread, inconclusive whatever the claim is
     one = evaluation.check_quantity("test accuracy", 0.98, [0.98], RULE)
-    assert one.outcome == "inconclusive" and one.seeds_needed is None and "at least 2" in one.why
+    assert one.outcome == "inconclusive" and one.seeds_needed is None and "at least 2" in report.check_text(one)
     # a spread larger than the margin can never decide
     wide = evaluation.check_quantity("test accuracy", 0.98, [0.97, 0.98, 0.99], RULE)
-    assert wide.outcome == "inconclusive" and wide.seeds_needed is None and "no number of seeds" in wide.why
+    assert wide.outcome == "inconclusive" and wide.seeds_needed is None and "no number of seeds" in report.check_text(wide)
 
 
 def test_the_loss_margin_is_a_share_of_the_claim():
@@ -162,15 +174,15 @@ def test_another_protocol_shows_the_checks_but_gives_no_verdict():
 def test_training_accuracy_is_named_only_when_the_claim_is_consistent_with_it():
     v = evaluation.judge_claim(Claim(accuracy=0.9996), _training([0.976, 0.977, 0.978],
                                                                  train_acc=[0.9995, 0.9996, 0.9997]), RULE)
-    assert v.verdict == "not consistent" and any("training data" in r for r in v.reasons)
+    assert v.verdict == "not consistent" and any("training data" in r for r in _reasons(v))
     assert [c.quantity for c in v.explanations] == ["training accuracy"]
     # several standard deviations above our training accuracy: no such reason
     v = evaluation.judge_claim(Claim(accuracy=0.9996), _training([0.976, 0.977, 0.978],
                                                                  train_acc=[0.990, 0.991, 0.992]), RULE)
-    assert v.explanations[0].outcome == "not consistent" and not any("training data" in r for r in v.reasons)
+    assert v.explanations[0].outcome == "not consistent" and not any("training data" in r for r in _reasons(v))
     # below our test accuracy: training data is never the explanation
     v = evaluation.judge_claim(Claim(accuracy=0.90), _training([0.976, 0.977, 0.978], train_acc=[0.99] * 3), RULE)
-    assert not v.explanations and not any("training" in r for r in v.reasons)
+    assert not v.explanations and not any("training" in r for r in _reasons(v))
 
 
 def test_unscaled_pixels_explain_both_numbers_only_when_they_match():
@@ -180,22 +192,22 @@ def test_unscaled_pixels_explain_both_numbers_only_when_they_match():
     assert v.verdict == "not consistent"
     assert {c.quantity: c.outcome for c in v.explanations} == {"unscaled test accuracy": "consistent",
                                                                "unscaled test loss": "consistent"}
-    assert any("0..255" in r and "accuracy 0.91" in r and "loss 35.08" in r for r in v.reasons)
+    assert any("0..255" in r and "accuracy 0.91" in r and "loss 35.08" in r for r in _reasons(v))
     # the loss matches, the accuracy does not: the reason says which
     t = _training([0.92, 0.921, 0.922], test_loss=(0.27, 0.28, 0.27), raw_loss=(34.0, 34.5, 35.0),
                   raw_acc=(0.60, 0.61, 0.62))
     v = evaluation.judge_claim(Claim(accuracy=0.91, loss=35.08), t, RULE)
-    text = " ".join(v.reasons)
+    text = " ".join(_reasons(v))
     assert "loss 35.08" in text and "accuracy is not explained" in text
     # no match: no reason
     t = _training([0.92] * 3, test_loss=(0.27, 0.28, 0.27), raw_loss=(3.0, 3.1, 3.2))
-    assert not any("0..255" in r for r in evaluation.judge_claim(Claim(loss=35.08), t, RULE).reasons)
+    assert not any("0..255" in r for r in _reasons(evaluation.judge_claim(Claim(loss=35.08), t, RULE)))
 
 
 def test_dead_units_sigmoid_outputs_and_test_validation_are_reported():
     v = evaluation.judge_claim(Claim(), _training([0.9] * 3, dead=(0, 2, 1), prob_sum=2.5, validation_on="test"), RULE)
     assert v.verdict == "no claim"
-    text = " ".join(v.reasons)
+    text = " ".join(_reasons(v))
     assert "hidden_2 (10 units)" in text and "in 2 of 3 seeds" in text and "seed 1: 2 (test accuracy 0.9000)" in text
     assert "seed 0:" not in text  # no unit died with seed 0
     assert "sum to 2.500" in text
@@ -204,8 +216,8 @@ def test_dead_units_sigmoid_outputs_and_test_validation_are_reported():
 
 def test_zero_dead_units_are_no_reason():
     v = evaluation.judge_claim(Claim(accuracy=0.8874), _training([0.975, 0.976, 0.977], dead=(0, 0, 0)), RULE)
-    assert not any("Dead ReLU" in r for r in v.reasons)
-    assert any("No unit of the narrowest layer hidden_2" in r for r in v.reasons)
+    assert not any("Dead ReLU" in r for r in _reasons(v))
+    assert any("No unit of the narrowest layer hidden_2" in r for r in _reasons(v))
 
 
 def test_metrics_file_lets_every_verdict_be_recomputed():
@@ -216,7 +228,7 @@ def test_metrics_file_lets_every_verdict_be_recomputed():
     assert m["test_accuracy"] == {"mean": 0.98, "std": 0.01}
     check = m["claim"]["checks"]["test_accuracy"]
     assert m["claim"]["verdict"] == "inconclusive" and check["seeds_needed"] is None  # s = 0.01 ≥ margin / 1.96
-    assert check["half_width"] == pytest.approx(round(stats.prediction_half_width(0.01, 3), 6))
+    assert check["half_width"] == pytest.approx(round(seed_stats.prediction_half_width(0.01, 3), 6))
     assert m["claim"]["rule"] == {"confidence": 0.95, "accuracy_margin": 0.01, "loss_margin": 0.25}
     assert m["claim"]["protocol"]["source"] == "split" and m["claim"]["protocol"]["run"] == "split"
     assert list(m["seeds"]) == ["0", "1", "2"] and set(m["seeds"]["0"]) >= {"test_accuracy", "train_accuracy",
@@ -225,17 +237,18 @@ def test_metrics_file_lets_every_verdict_be_recomputed():
 
 def test_dead_units_of_a_wide_layer_are_not_blamed():
     t = _training([0.9] * 3, dead=(1, 2, 0), cfg=_cfg(hidden=[300, 100]))
-    assert not any("Dead ReLU" in r for r in evaluation.judge_claim(Claim(accuracy=0.9), t, RULE).reasons)
+    assert not any("Dead ReLU" in r for r in _reasons(evaluation.judge_claim(Claim(accuracy=0.9), t, RULE)))
 
 
 def test_measurements_without_a_match_are_one_line_not_a_table():
     v = evaluation.judge_claim(Claim(accuracy=0.8874, loss=0.5342), _training([0.975, 0.976, 0.977]), RULE)
     assert v.explanations and not v.matched  # unscaled pixels tried, neither number matches
-    assert "unscaled test loss 1 ± 0 (not consistent with 0.5342)" in v.unmatched
+    assert "unscaled test loss 1 ± 0 (not consistent with 0.5342)" in _box_text(v)
     t = _training([0.92, 0.921, 0.922], test_loss=(0.27, 0.28, 0.27), raw_loss=(34.0, 34.5, 35.0),
                   raw_acc=(0.60, 0.61, 0.62))
     v = evaluation.judge_claim(Claim(accuracy=0.91, loss=35.08), t, RULE)
     assert [c.quantity for c in v.matched] == ["unscaled test accuracy", "unscaled test loss"] and not v.unmatched
+    assert "without a match" not in _box_text(v)
 
 
 def test_a_claim_made_on_another_dataset_is_not_judged():
@@ -243,7 +256,7 @@ def test_a_claim_made_on_another_dataset_is_not_judged():
     v = evaluation.judge_claim(Claim(accuracy=0.9781, loss=0.07), t, RULE, dataset="fashion_mnist")
     assert v.verdict == "other dataset" and v.other_dataset and not v.checks and not v.explanations
     assert v.claimed == (0.9781, 0.07) and (v.claim_dataset, v.run_dataset) == ("mnist", "fashion_mnist")
-    assert any("Dead ReLU" in r for r in v.reasons)  # measured in this run: still shown
+    assert any("Dead ReLU" in r for r in _reasons(v))  # measured in this run: still shown
     record = evaluation.claim_record(v)
     assert record["dataset"] == {"claim": "mnist", "run": "fashion_mnist", "claimed": [0.9781, 0.07]}
     assert record["checks"] == {} and record["verdict"] == "other dataset"

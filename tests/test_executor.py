@@ -6,17 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.core import config
+from pipeline.core.params import load_params
+from pipeline.core.params.schema import ModelConfig, TrainingParams
 from pipeline.modeling import executor, train
 from tests.conftest import REPO
 
 
-def _cfg(**changes) -> config.ModelConfig:
-    base = config.load_params(REPO / "params.yaml").models["baseline"]
+def _cfg(**changes) -> ModelConfig:
+    base = load_params(REPO / "params.yaml").models["baseline"]
     return base.model_copy(update={"epochs": 1, "repeats": 3, **changes})
 
 
-SETTINGS = config.TrainingParams(threads=1, steps_per_execution=8)
+SETTINGS = TrainingParams(threads=1, steps_per_execution=8)
 
 
 def _same(a: train.Fits, b: train.Fits) -> None:
@@ -58,11 +59,11 @@ def test_one_and_two_local_workers_give_the_same_bits(mnist_file):
     assert len(wheres) == 2, f"two worker processes expected, got {wheres}"  # both workers were used
 
 
-def _square(spec, data):
+def _square(n, data):
     import time
 
-    time.sleep(0.2 * (3 - spec))  # the first task finishes last
-    return spec * spec + data
+    time.sleep(0.2 * (3 - n))  # the first task finishes last
+    return n * n + data
 
 
 def test_results_come_back_in_task_order_whatever_finishes_first():

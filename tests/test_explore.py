@@ -3,8 +3,8 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from pipeline.core import dataset, plots
-from pipeline.exploration import plots as explore_plots
+from pipeline.core import dataset, shared_figures
+from pipeline.exploration import data_figures
 from pipeline.exploration import summary as explore
 
 
@@ -63,15 +63,27 @@ def test_pca_2d_shape_and_variance(small):
 
 
 def test_every_figure_draws(small):
-    plots.setup()
+    shared_figures.setup()
     coords, ratio = explore.pca_2d(small.x_train, 100)
     figures = [
-        explore_plots.class_counts(explore.class_counts(small)),
-        explore_plots.sample_grid(small, per_class=3),
-        explore_plots.mean_images(small),
-        explore_plots.pixel_histogram(small),
-        explore_plots.pca_scatter(coords, small.y_train[:100], small.class_names, ratio),
+        data_figures.class_counts(explore.class_counts(small)),
+        data_figures.sample_grid(small, per_class=3),
+        data_figures.mean_images(small),
+        data_figures.pixel_histogram(small),
+        data_figures.pca_scatter(coords, small.y_train[:100], small.class_names, ratio),
     ]
     for fig in figures:
         assert fig.axes, "figure has no axes"
         plt.close(fig)
+
+
+def test_the_paragraphs_that_name_what_the_images_show_take_the_datasets_words():
+    from pipeline.core import dataset_words
+
+    mnist, fashion = dataset_words.words("mnist"), dataset_words.words("fashion_mnist")
+    assert explore.sample_grid_text(mnist) == (
+        "The first training images of every class, one class per row. Handwriting varies in slant, thickness and "
+        "style within a class; some digits of different classes look alike (4 and 9, 3 and 5, 7 and 1), which is "
+        "where models will make their mistakes.")
+    assert "clothing items of different classes look alike (shirt," in explore.sample_grid_text(fashion)
+    assert "digit" not in explore.sample_grid_text(fashion).lower()

@@ -13,7 +13,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from pipeline.core import config, dataset
+from pipeline.core import dataset
+from pipeline.core.params import load_params
+from pipeline.core.params.schema import TrainingParams
 from pipeline.modeling import predict
 from pipeline.modeling import train as modeling
 from tests.conftest import PROFILE_MODEL, PROFILE_MODELS, PROFILE_TRAINING, REPO, bin_path, run
@@ -36,7 +38,7 @@ def test_model_stage_writes_report_metrics_curves_and_model(built_project, name)
     accs = [s["test_accuracy"] for s in m["seeds"].values()]
     assert m["test_accuracy"]["mean"] == pytest.approx(np.mean(accs), abs=1e-6)
     assert m["test_accuracy"]["std"] == pytest.approx(np.std(accs, ddof=1), abs=1e-6)
-    cfg = config.load_params(root / "params.yaml").models[name]
+    cfg = load_params(root / "params.yaml").models[name]
     same_protocol = cfg.claimed.protocol == cfg.validation
     assert m["claim"]["verdict"] in (("consistent", "not consistent", "inconclusive") if same_protocol
                                      else ("other protocol",))
@@ -48,7 +50,7 @@ def test_model_stage_writes_report_metrics_curves_and_model(built_project, name)
     assert len(rows) == PROFILE_MODEL["epochs"]
     assert {"epoch", "accuracy", "val_accuracy", "loss", "val_loss", "val_accuracy_std"} <= set(rows[0])
     model = predict.load_model(root / f"models/{name}.keras")
-    assert model.count_params() == modeling.expected_parameter_count(config.load_params(root / "params.yaml").models[name])
+    assert model.count_params() == modeling.expected_parameter_count(load_params(root / "params.yaml").models[name])
     for view in ("", ".code"):
         assert (root / f"reports/html/02_model_report_{name}{view}.html").is_file()
 
@@ -145,9 +147,9 @@ def test_exp_run_changing_one_configuration_reruns_only_its_stage(built_project,
 @pytest.fixture(scope="module")
 def trained_model(mnist_file, tmp_path_factory):
     """A real model: R1's configuration, 3 epochs on the first 12,000 MNIST images."""
-    cfg = config.load_params(REPO / "params.yaml").models["r1_onehot"].model_copy(update={"epochs": 3, "repeats": 1})
+    cfg = load_params(REPO / "params.yaml").models["r1_onehot"].model_copy(update={"epochs": 3, "repeats": 1})
     ds = dataset.load(mnist_file, sample_size=12_000)
-    result = modeling.train(cfg, ds, config.TrainingParams(threads=0, deterministic=False), log=lambda *_: None)
+    result = modeling.train(cfg, ds, TrainingParams(threads=0, deterministic=False), log=lambda *_: None)
     assert result.runs[0].test_accuracy > 0.9
     path = tmp_path_factory.mktemp("model") / "r1.keras"
     result.first_model.save(path)

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from pipeline.core import config
+from pipeline.core.params import load_params, ParamsError, parse_params
+from pipeline.core.params.schema import ModelConfig, TrainingParams
 from pipeline.modeling import train as modeling
 from tests.conftest import REPO
 
@@ -17,7 +18,7 @@ SOURCE_COUNTS = {"r0_deep": 569_600, "r1_onehot": 101_770, "r3_split": 101_770, 
 
 @pytest.fixture(scope="module")
 def models():
-    return config.load_params(REPO / "params.yaml").models
+    return load_params(REPO / "params.yaml").models
 
 
 def test_every_source_configuration_is_in_params(models):
@@ -65,8 +66,8 @@ def test_optimizer_default_and_explicit_learning_rate(models):
 def test_bad_model_entries_name_the_key(update, key):
     raw = {"models": {"m": {"source": "X", "title": "x", "hidden": [8], "loss": "sparse_categorical_crossentropy",
                             "epochs": 1, **update}}}
-    with pytest.raises(config.ParamsError) as err:
-        config.parse_params(raw)
+    with pytest.raises(ParamsError) as err:
+        parse_params(raw)
     assert f"models.m.{key}" in str(err.value)
 
 
@@ -74,7 +75,7 @@ def test_bad_model_entries_name_the_key(update, key):
 
 
 def test_execution_overrides_apply_to_their_configuration_only(models):
-    training = config.load_params(REPO / "params.yaml").training
+    training = load_params(REPO / "params.yaml").training
     deep = training.for_model(models["r0_deep"])
     assert deep.jit_compile and not training.jit_compile  # R0's entry turns XLA on
     assert deep.model_copy(update={"jit_compile": False}) == training  # and changes nothing else
@@ -90,19 +91,20 @@ def test_execution_overrides_apply_to_their_configuration_only(models):
 def test_bad_execution_entries_name_the_key(update, key):
     raw = {"models": {"m": {"source": "X", "title": "x", "hidden": [8], "loss": "sparse_categorical_crossentropy",
                             "epochs": 1, "execution": update}}}
-    with pytest.raises(config.ParamsError) as err:
-        config.parse_params(raw)
+    with pytest.raises(ParamsError) as err:
+        parse_params(raw)
     assert f"models.m.execution.{key}" in str(err.value)
 
 
 XLA_RERUN = r"""
 import json, sys
 import keras, numpy as np
-from pipeline.core import config, dataset
+from pipeline.core import dataset
+from pipeline.core.params.schema import ModelConfig, TrainingParams
 from pipeline.modeling import train as modeling
-training = config.TrainingParams(jit_compile=True, threads=int(sys.argv[2]), deterministic=True)
+training = TrainingParams(jit_compile=True, threads=int(sys.argv[2]), deterministic=True)
 modeling.configure_tensorflow(training)
-cfg = config.ModelConfig(source="t", title="t", hidden=[64, 10], dropout=0.25,
+cfg = ModelConfig(source="t", title="t", hidden=[64, 10], dropout=0.25,
                          loss="sparse_categorical_crossentropy", epochs=2)
 ds = dataset.load(sys.argv[1], sample_size=512)
 x, y = dataset.scale(ds.x_train), ds.y_train.astype("int64")
@@ -135,7 +137,7 @@ def test_one_forward_pass_gives_the_predictions_and_the_dead_units(small):
 
     from pipeline.core import dataset
 
-    cfg = config.ModelConfig(source="t", title="t", hidden=[32, 16], loss="sparse_categorical_crossentropy", epochs=1)
+    cfg = ModelConfig(source="t", title="t", hidden=[32, 16], loss="sparse_categorical_crossentropy", epochs=1)
     keras.utils.set_random_seed(0)
     model = modeling.build_model(cfg)
     hidden_1 = model.get_layer("hidden_1")
@@ -153,9 +155,9 @@ def test_without_diagnostics_the_fit_and_test_results_are_the_same(small):
     """The loss sweep's ``diagnostics=False`` skips two evaluations and changes nothing else."""
     import numpy as np
 
-    cfg = config.ModelConfig(source="t", title="t", hidden=[16], loss="sparse_categorical_crossentropy", epochs=1,
+    cfg = ModelConfig(source="t", title="t", hidden=[16], loss="sparse_categorical_crossentropy", epochs=1,
                              batch_size=128, repeats=1)
-    training = config.TrainingParams(threads=0, deterministic=False)
+    training = TrainingParams(threads=0, deterministic=False)
     full = modeling.train(cfg, small, training, keep_models=0, log=lambda *_: None).runs[0]
     lean = modeling.train(cfg, small, training, keep_models=0, diagnostics=False, log=lambda *_: None).runs[0]
     assert None not in (full.train_loss, full.train_accuracy, full.unscaled_test_loss, full.unscaled_test_accuracy)

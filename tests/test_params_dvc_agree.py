@@ -20,7 +20,7 @@ from tests.test_params_faults import CASES, REPO, write_case
 
 SAMPLE = ("duplicate_key", "duplicate_nested_key", "no_models_section", "models_section_empty",
           "no_sweep_section", "empty_file", "comments_only", "latin1_bytes", "utf16", "not_yaml",
-          "top_level_list")
+          "top_level_list", "sweep_losses_missing")
 BY_NAME = {case["name"]: case for case in CASES}
 
 
@@ -59,5 +59,7 @@ def test_check_refuses_what_dvc_refuses(project):
             dvc_refused.append(name)
             check_refused, message = check_refuses(path)
             assert check_refused, f"{name}: DVC refuses the file but check accepts it:\n{output}"
-    # the comparison compares something: DVC refuses at least these (duplicate keys, no models)
-    assert {"duplicate_key", "no_models_section", "latin1_bytes"} <= set(dvc_refused), dvc_refused
+    # the comparison compares something: DVC refuses at least these (duplicate keys, no models,
+    # no sweep.losses for the sweep's foreach)
+    assert {"duplicate_key", "no_models_section", "latin1_bytes", "sweep_losses_missing"} <= set(dvc_refused), \
+        dvc_refused

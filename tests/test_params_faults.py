@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.core import config
+from pipeline.core.params import loading as config
 from pipeline.core.dataset import DATASETS
 from tests.conftest import REPO
 

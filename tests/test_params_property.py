@@ -20,7 +20,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.core import config
+from pipeline.core import params as config
 from tests.conftest import REPO
 
 config.load_params(REPO / "params.yaml")  # first-use set-up (pydantic, regexes) is not what is timed below

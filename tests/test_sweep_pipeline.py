@@ -15,11 +15,11 @@ pytestmark = pytest.mark.slow
 
 
 def test_sweep_stages_write_r4_tables_and_the_comparison(built_project):
-    from pipeline.core import config
+    from pipeline.core.params import load_params
     from tests.conftest import PROFILE_SWEEP, PROFILE_VARIANTS
 
     root, proc = built_project
-    for loss in config.LOSSES:
+    for loss in load_params(root / "params.yaml").sweep.losses:
         assert f"Running stage 'sweep@{loss}'" in proc.stdout
         m = json.loads((root / f"reports/metrics/sweep_{loss}.json").read_text())
         assert set(m["variants"]) == set(PROFILE_VARIANTS) and m["seeds"] == PROFILE_SWEEP["seeds"]
@@ -75,3 +75,34 @@ def test_index_shows_the_sweep_table_from_the_metrics(built_project):
     table = table[:table.index("</table>")]
     assert f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f} %" in table and "(98.0 %)" in table
     assert 'href="html/05_loss_comparison.html"' in index
+
+
+def test_one_loss_runs_only_its_sweep_stage(tmp_path):
+    """``sweep.losses`` is a parameter: with one loss, DVC has one sweep stage, and the rest of
+    the pipeline (the comparison, the plots, the index) completes without the other's files."""
+    import subprocess
+
+    from dvc.repo import Repo
+
+    from tests.conftest import copy_project, use_test_profile
+
+    root = copy_project(tmp_path / "one-loss")
+    use_test_profile(root)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "test profile"],
+                   cwd=root, check=True, capture_output=True)
+    proc = run([bin_path("dvc"), "exp", "run", "-S", "sweep.losses=[categorical_crossentropy]"], cwd=root)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with Repo(str(root)) as repo:
+        names = [s.name for s in repo.index.stages]
+    assert [n for n in names if n.startswith("sweep@")] == ["sweep@categorical_crossentropy"], names
+    assert "Running stage 'sweep@categorical_crossentropy'" in proc.stdout
+    assert "sweep@sparse_categorical_crossentropy" not in proc.stdout
+    for stage in ("loss_comparison", "dvc_plots", "site"):
+        assert f"Running stage '{stage}'" in proc.stdout, stage
+    assert not (root / "reports/sweep/sparse_categorical_crossentropy_curves.csv").exists()
+    comparison = (root / "reports/html/05_loss_comparison.html").read_text()
+    assert "Nothing to compare" in comparison and "McNemar" not in comparison.split("Nothing to compare")[1][:300]
+    index = (root / "reports/index.html").read_text()
+    table = index[index.index('id="sweep-table"'):]
+    head = table[:table.index("</thead>")]
+    assert "<th>categorical crossentropy</th>" in head and "sparse" not in head, head

@@ -28,7 +28,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import LinearSVC
 
 from pipeline.core import fileio, paths
-from pipeline.core.config import ClassicalParams
+from pipeline.core.params.schema import ClassicalParams
 from pipeline.core.dataset import Dataset, validation_split
 
 

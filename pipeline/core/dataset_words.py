@@ -3,7 +3,9 @@
 Next to the class names of ``core/dataset.py`` (kept apart from it: that file's bytes are
 part of the loss sweep's cache key, so a change of wording there would train every run
 again). Every sentence of a report that names what the images show takes its nouns from
-here, never a hard-coded "digit"; a test checks that every dataset of ``DATASETS`` has its
+here, never a hard-coded "digit" (the sentences themselves are templates: this file holds
+labels and nouns, ``core/templates/not_judged.md.j2`` the line that replaces a verdict on
+another dataset); a test checks that every dataset of ``DATASETS`` has its
 words.
 """
 
@@ -11,7 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from pipeline.core import prose
+
 NOT_JUDGED = "not judged (other dataset)"  # the verdict of a claim made on another dataset, as readers see it
+VERDICT_LABEL = {"other dataset": NOT_JUDGED}  # a stored verdict as readers see it, where the two differ
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,16 +63,16 @@ def words(dataset: str) -> DatasetWords:
 
 def not_judged(source: str, numbers: list[float], claimed_on: str, run_on: str) -> str:
     """The one line that replaces a verdict when a claim was made on another dataset:
-    ``R1's 0.9781 was measured on MNIST; these reports are on Fashion-MNIST, so it is not judged``."""
-    printed = " and ".join(f"{x:g}" for x in numbers)
-    return _not_judged(f"{source}'s {printed}", len(numbers) > 1, claimed_on, run_on)
+    ``R1's 0.9781 was measured on MNIST; these reports are on Fashion-MNIST, so it is not judged``
+    (words: ``core/templates/not_judged.md.j2``)."""
+    return _not_judged(source, list(numbers), claimed_on, run_on)
 
 
 def not_judged_all(source: str, claimed_on: str, run_on: str) -> str:
     """The same line for a table of claims (the loss sweep's): they are neither judged nor shown."""
-    return _not_judged(f"{source}'s printed numbers", True, claimed_on, run_on) + " or shown beside ours"
+    return _not_judged(source, None, claimed_on, run_on)
 
 
-def _not_judged(what: str, plural: bool, claimed_on: str, run_on: str) -> str:
-    return (f"{what} {'were' if plural else 'was'} measured on {words(claimed_on).name}; these reports are on "
-            f"{words(run_on).name}, so {'they are' if plural else 'it is'} not judged")
+def _not_judged(source: str, numbers: list[float] | None, claimed_on: str, run_on: str) -> str:
+    return prose.render(prose.TEMPLATES, "not_judged.md.j2", source=source, numbers=numbers,
+                        claimed_on=words(claimed_on), run_on=words(run_on))

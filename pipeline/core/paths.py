@@ -137,8 +137,14 @@ class ModelFiles:
         return [*self.report.all(), self.model, self.timing, self.plots, self.metrics]
 
 
+def entry_report_name(notebook: str, key: str) -> str:
+    """The report of a notebook run for one params entry: ``02_model_report`` for
+    ``models.r0_deep`` is ``02_model_report_r0_deep`` (the runner names it so)."""
+    return f"{notebook}_{key}"
+
+
 def model_report_name(name: str) -> str:
-    return f"{MODEL_REPORT}_{name}"
+    return entry_report_name(MODEL_REPORT, name)
 
 
 def model_files(name: str, root: Path | None = None) -> ModelFiles:
@@ -185,7 +191,7 @@ class SweepFiles:
 
 
 def sweep_report_name(loss: str) -> str:
-    return f"{SWEEP_REPORT}_{loss}"
+    return entry_report_name(SWEEP_REPORT, loss)
 
 
 def sweep_files(loss: str, root: Path | None = None) -> SweepFiles:

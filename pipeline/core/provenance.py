@@ -89,11 +89,13 @@ class Source:
 
 def data_description(root: Path) -> str:
     """The dataset of ``params.yaml`` and the sha256 of its four pinned arrays (shortened)."""
-    from pipeline.core import config, dataset
+    from pipeline.core import dataset
+    from pipeline.core.params.loading import load_params
+    from pipeline.core.params.messages import ParamsError
 
     try:
-        name = config.load_params(root / "params.yaml").data.dataset
-    except config.ParamsError:  # a notebook run outside the pipeline's params: nothing to claim
+        name = load_params(root / "params.yaml").data.dataset
+    except ParamsError:  # a notebook run outside the pipeline's params: nothing to claim
         return "not named by a valid params.yaml"
     pins = dataset.get_spec(name).sha256
     return f"{name}: " + ", ".join(f"{k} {pins[k][:12]}…" for k in dataset.ARRAY_NAMES)
@@ -102,11 +104,13 @@ def data_description(root: Path) -> str:
 def dataset_heading(root: Path) -> str:
     """The dataset of ``params.yaml`` as a report's first screen names it (``Fashion-MNIST
     (clothing items, photographs)``); '' without a valid params.yaml."""
-    from pipeline.core import config, dataset_words
+    from pipeline.core import dataset_words
+    from pipeline.core.params.loading import load_params
+    from pipeline.core.params.messages import ParamsError
 
     try:
-        return dataset_words.words(config.load_params(root / "params.yaml").data.dataset).heading
-    except config.ParamsError:
+        return dataset_words.words(load_params(root / "params.yaml").data.dataset).heading
+    except ParamsError:
         return ""
 
 

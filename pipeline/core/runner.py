@@ -3,8 +3,10 @@
 One runner serves every notebook stage (``python -m pipeline run NOTEBOOK --sections …``):
 
 1. ``stage_parameters`` takes whole parts of ``params.yaml`` (validated) as the notebook's
-   mapping parameters (``--sections training model=models.r0_deep``); every one must be
-   declared in the notebook's ``parameters`` cell;
+   parameters (``--sections training model=models.r0_deep``), each passed once; every one
+   must be declared in the notebook's ``parameters`` cell. A part that is one entry of a
+   mapping or list (``models.r0_deep``, ``sweep.losses.categorical_crossentropy``) names the
+   run (``run_names``): its output files, title and summary;
 2. papermill executes the notebook in ``notebooks/`` (the same working folder as
    JupyterLab) with this environment's Python as the kernel, and writes the executed
    notebook to ``reports/notebooks/`` (atomically);
@@ -36,8 +38,10 @@ import yaml  # noqa: E402
 from nbconvert import HTMLExporter  # noqa: E402
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor  # noqa: E402
 
-from pipeline.core import assets, config, fileio, paths, provenance  # noqa: E402
+from pipeline.core import assets, fileio, paths, provenance  # noqa: E402
 from pipeline.core.errors import PipelineError  # noqa: E402
+from pipeline.core.params.access import entry_key, value_at  # noqa: E402
+from pipeline.core.params.schema import Params  # noqa: E402
 
 KERNEL_NAME = "python3"
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "nbconvert"
@@ -68,26 +72,62 @@ def declared_parameters(notebook: Path) -> dict[str, dict]:
     return papermill.inspect_notebook(str(notebook))
 
 
-def stage_parameters(notebook: Path, sections: list[str], strings: list[str], params: config.Params) -> dict:
+def stage_parameters(notebook: Path, sections: list[str], strings: list[str], params: Params) -> dict:
     """The parameters of one run: whole parts of ``params`` and literal strings.
 
     Each of ``sections`` is ``NAME`` (the section of that name) or ``NAME=PATH`` (the part of
-    params.yaml at the dotted PATH, e.g. ``model=models.r0_deep``) and becomes the mapping
-    parameter NAME; each of ``strings`` is ``NAME=VALUE``. A notebook that declares
-    ``write_outputs`` gets True: a pipeline run writes the files that DVC tracks.
+    params.yaml at the dotted PATH, e.g. ``model=models.r0_deep``) and becomes the parameter
+    NAME: a section as a mapping, a list item as itself. For an entry of a mapping, a
+    notebook that declares ``NAME_name`` gets its key (``model_name = "r0_deep"``). Each of
+    ``strings`` is ``NAME=VALUE``. A notebook that declares ``write_outputs`` gets True: a
+    pipeline run writes the files that DVC tracks.
     """
+    declared = declared_parameters(notebook)
     parameters: dict = {}
     for item in sections:
         name, _, path = item.partition("=")
-        parameters[name] = config.value_at(params, path or name).model_dump(mode="json")
+        value = value_at(params, path or name)
+        parameters[name] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+        key = entry_key(params, path or name)
+        if key is not None and f"{name}_name" in declared:
+            parameters[f"{name}_name"] = key
     for item in strings:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise RunnerError(f"--set {item!r}: expected NAME=VALUE")
         parameters[name] = value
-    if "write_outputs" in declared_parameters(notebook):
+    if "write_outputs" in declared:
         parameters["write_outputs"] = True
     return parameters
+
+
+@dataclasses.dataclass(frozen=True)
+class RunNames:
+    """What names a run's outputs and heads its report and its line in the index."""
+
+    name: str  # the output files' name (pipeline/core/paths.py: report_files)
+    title: str | None = None  # None: the notebook's own title
+    summary: str | None = None
+
+
+def run_names(notebook: Path, sections: list[str], params: Params) -> RunNames:
+    """The names of a run: the notebook's, or for a run of one entry (``model=models.r0_deep``)
+    ``paths.entry_report_name`` with the entry's title and description (an entry without a
+    title, a list item: "<the notebook's title>: KEY")."""
+    entries = [(path or name, key) for name, _, path in (s.partition("=") for s in sections)
+               if (key := entry_key(params, path or name)) is not None]
+    if not entries:
+        return RunNames(notebook.stem)
+    if len(entries) > 1:
+        raise RunnerError(f"--sections: {' and '.join(p for p, _ in entries)} are entries; a run is for one at most "
+                          f"(it names the run's files)")
+    path, key = entries[0]
+    entry = value_at(params, path)
+    title = getattr(entry, "title", None)
+    if not isinstance(title, str):
+        title = f"{notebook_title(nbformat.read(notebook, as_version=4), notebook.stem)}: {key}"
+    summary = getattr(entry, "description", None)
+    return RunNames(paths.entry_report_name(notebook.stem, key), title, summary if isinstance(summary, str) else None)
 
 
 def check_parameters(notebook: Path, parameters: dict) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core import fileio, paths, provenance
-from pipeline.core.config import ModelConfig, SweepParams, TrainingParams
+from pipeline.core.params.schema import ModelConfig, SweepParams, TrainingParams
 from pipeline.core.dataset import ARRAY_NAMES, Dataset, get_spec
 
 # The code that trains and evaluates a run; its bytes are part of every cache key.
@@ -114,7 +114,7 @@ def decode_array(data: dict) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class RunSpec:
+class ExpectedRun:
     """What one run must be: the cache entry for ``key`` is used only if it matches all of it."""
 
     loss: str
@@ -125,7 +125,7 @@ class RunSpec:
     key: str
 
     def mismatches(self, r: RunResult) -> list[str]:
-        """The fields of a cached run that differ from this specification (empty: usable)."""
+        """The fields of a cached run that differ from what is expected (empty: usable)."""
         wrong = [f"{f}={getattr(r, f)!r} (asked {getattr(self, f)!r})" for f in ("key", "loss", "variant", "seed")
                  if getattr(r, f) != getattr(self, f)]
         for k in HISTORY_KEYS:
@@ -146,10 +146,10 @@ def cache_file(cache_dir: Path, key: str) -> Path:
     return cache_dir / f"{key}.json"
 
 
-def load_cached(cache_dir: Path, spec: RunSpec, log=print) -> RunResult | None:
-    """The cached run for ``spec``, or None if absent, unreadable or not matching (then it is
+def load_cached(cache_dir: Path, expected: ExpectedRun, log=print) -> RunResult | None:
+    """The cached run for ``expected``, or None if absent, unreadable or not matching (then it is
     trained again and the entry replaced)."""
-    path = cache_file(cache_dir, spec.key)
+    path = cache_file(cache_dir, expected.key)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         data["probabilities"] = decode_array(data["probabilities"])
@@ -159,7 +159,7 @@ def load_cached(cache_dir: Path, spec: RunSpec, log=print) -> RunResult | None:
     except (json.JSONDecodeError, TypeError, UnicodeDecodeError, KeyError, ValueError, zlib.error) as err:
         log(f"cache entry {path.name} is unreadable ({type(err).__name__}): training the run again")
         return None
-    wrong = spec.mismatches(result)
+    wrong = expected.mismatches(result)
     if wrong:
         log(f"cache entry {path.name} does not match its run ({'; '.join(wrong)}): training the run again")
         return None
@@ -175,7 +175,8 @@ def store(cache_dir: Path, result: RunResult) -> None:
     fileio.write_text(cache_file(cache_dir, result.key), json.dumps(data))
 
 
-def run_specs(sweep: SweepParams, loss: str, ds: Dataset, settings: TrainingParams) -> list[tuple[ModelConfig, RunSpec]]:
+def planned_runs(sweep: SweepParams, loss: str, ds: Dataset,
+                 settings: TrainingParams) -> list[tuple[ModelConfig, ExpectedRun]]:
     """Every run of ``loss`` in the order of the report (variant, then seed), with its key."""
     code, data, environment = code_fingerprint(), data_id(ds), provenance.environment_fingerprint()
     out = []
@@ -183,7 +184,7 @@ def run_specs(sweep: SweepParams, loss: str, ds: Dataset, settings: TrainingPara
         for seed in sweep.seeds:
             cfg = variant_config(sweep, variant, loss, seed)
             key = cache_key(cfg, settings, data, code, environment)
-            out.append((cfg, RunSpec(loss, variant, seed, sweep.epochs, len(ds.y_test), key)))
+            out.append((cfg, ExpectedRun(loss, variant, seed, sweep.epochs, len(ds.y_test), key)))
     return out
 
 
@@ -193,7 +194,7 @@ class SweepTask:
 
     cfg: ModelConfig
     settings: TrainingParams
-    spec: RunSpec
+    expected: ExpectedRun
 
 
 def run_one(task: SweepTask, ds: Dataset) -> RunResult:
@@ -203,12 +204,12 @@ def run_one(task: SweepTask, ds: Dataset) -> RunResult:
     from pipeline.modeling import train
 
     tf.get_logger().setLevel("ERROR")  # one process builds many models: no retracing warnings
-    label = f"{task.spec.loss} {task.spec.variant} seed {task.spec.seed}"
-    r, _ = train.fit_seed(task.cfg, ds, task.settings, task.spec.seed, diagnostics=False, label=label)
-    return RunResult(loss=task.spec.loss, variant=task.spec.variant, seed=task.spec.seed, test_loss=r.test_loss,
+    label = f"{task.expected.loss} {task.expected.variant} seed {task.expected.seed}"
+    r, _ = train.fit_seed(task.cfg, ds, task.settings, task.expected.seed, diagnostics=False, label=label)
+    return RunResult(loss=task.expected.loss, variant=task.expected.variant, seed=task.expected.seed, test_loss=r.test_loss,
                      test_accuracy=r.test_accuracy, history=r.history,
                      probabilities=np.asarray(r.test_probabilities, dtype=np.float32),
-                     fit_seconds=r.fit_seconds, key=task.spec.key)
+                     fit_seconds=r.fit_seconds, key=task.expected.key)
 
 
 def run(sweep: SweepParams, loss: str, ds: Dataset, settings: TrainingParams, cache_dir: Path,
@@ -223,11 +224,11 @@ def run(sweep: SweepParams, loss: str, ds: Dataset, settings: TrainingParams, ca
 
     if store_new:
         cache_dir.mkdir(parents=True, exist_ok=True)
-    specs = run_specs(sweep, loss, ds, settings)
-    results: list[RunResult | None] = [load_cached(cache_dir, spec, log) for _, spec in specs]
+    planned = planned_runs(sweep, loss, ds, settings)
+    results: list[RunResult | None] = [load_cached(cache_dir, expected, log) for _, expected in planned]
     todo = [i for i, r in enumerate(results) if r is None]
-    tasks = [executors.Task(f"{loss} {specs[i][1].variant} seed {specs[i][1].seed}", run_one,
-                            SweepTask(specs[i][0], settings, specs[i][1]), settings.threads or 1) for i in todo]
+    tasks = [executors.Task(f"{loss} {planned[i][1].variant} seed {planned[i][1].seed}", run_one,
+                            SweepTask(planned[i][0], settings, planned[i][1]), settings.threads or 1) for i in todo]
 
     def keep(task, done):  # in this process, as each run finishes: a killed stage loses no finished run
         if store_new:
@@ -235,7 +236,7 @@ def run(sweep: SweepParams, loss: str, ds: Dataset, settings: TrainingParams, ca
 
     if tasks:
         executor = executor or executors.from_environment(settings.threads or 1, len(tasks))
-        log(f"{loss}: {len(tasks)} of {len(specs)} runs to train on {executor.name}")
+        log(f"{loss}: {len(tasks)} of {len(planned)} runs to train on {executor.name}")
         for i, done in zip(todo, executor.run(tasks, ds, log=log, on_done=keep)):
             results[i] = done.result
             done.result.where = done.where
@@ -267,16 +268,15 @@ class SeedSplit:
 
 
 def seed_splits(sweep: SweepParams, ds: Dataset) -> list[SeedSplit]:
-    """Per seed, the split each of its runs (every variant, both losses) is prepared with,
+    """Per seed, the split each of its runs (every variant, every loss) is prepared with,
     hashed from the arrays that training really gets (``train.prepare``), not from the
     configuration: a sweep whose variants or losses drew different splits shows it here."""
-    from pipeline.core.config import LOSSES
     from pipeline.modeling import train
 
     out = []
     for seed in sweep.seeds:
         hashes, sizes = set(), set()
-        for loss in LOSSES:
+        for loss in sweep.losses:
             for variant in sweep.variants:
                 data = train.prepare(variant_config(sweep, variant, loss, seed), ds)
                 labels = data.t_val.argmax(axis=1) if data.t_val.ndim == 2 else data.t_val
@@ -285,27 +285,5 @@ def seed_splits(sweep: SweepParams, ds: Dataset) -> list[SeedSplit]:
                 hashes.add(h.hexdigest())
                 sizes.add((len(data.x_fit), len(data.x_val)))
         fit, val = sorted(sizes)[0]
-        out.append(SeedSplit(seed, len(LOSSES) * len(sweep.variants), len(hashes), fit, val, sorted(hashes)[0]))
+        out.append(SeedSplit(seed, len(sweep.losses) * len(sweep.variants), len(hashes), fit, val, sorted(hashes)[0]))
     return out
-
-
-def split_policy(splits: list[SeedSplit]) -> str:
-    """The split policy in one paragraph, computed from ``seed_splits``."""
-    if not splits:
-        return "No seeds, no splits."
-    shared = all(s.distinct == 1 for s in splits)
-    differ = len({s.sha256 for s in splits}) == len(splits)
-    first = splits[0]
-    text = (f"**Split policy: one validation split per seed.** Each seed holds out {first.validation:,} of the "
-            f"{first.fit + first.validation:,} training images for validation (stratified by class) and fits on the "
-            f"other {first.fit:,}. ")
-    if shared:
-        text += (f"Checked on the arrays that training receives: all {first.runs} runs of each seed (every variant, "
-                 "both losses) are validated on the same images with the same labels")
-    else:
-        bad = [str(s.seed) for s in splits if s.distinct != 1]
-        text += f"**Not** shared: the runs of seed(s) {', '.join(bad)} were prepared with different splits"
-    text += ("; the seeds' splits differ from one another. " if differ else "; some seeds share a split. ")
-    text += ("The two runs of a (variant, seed) pair (one per loss) also start from the same initial weights "
-             "(same architecture, same seed), so runs are compared in pairs of the same seed.")
-    return text

@@ -13,8 +13,8 @@ import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
 from pipeline.core import fileio, paths
-from pipeline.core.config import Claim, VerdictParams
-from pipeline.core.stats import mean_std, prediction_half_width, rounded_stat, sample_std, seeds_to_reach
+from pipeline.core.params.schema import Claim, VerdictParams
+from pipeline.core.seed_stats import mean_std, prediction_half_width, rounded_stat, sample_std, seeds_to_reach
 
 
 # --------------------------------------------------------------------------- rounding
@@ -123,20 +123,10 @@ class ClaimCheck:
         return f"{self.rounding:.12f}".rstrip("0").rstrip(".")
 
     @property
-    def why(self) -> str:
-        """The outcome in words, with its numbers."""
-        if self.outcome == "consistent":
-            return "inside the interval"
-        if self.outcome == "not consistent":
-            side = "above" if self.claimed > self.mean else "below"
-            return f"{side} the interval by {abs(self.claimed - self.mean) - self.half_width - self.rounding:.4g}"
-        if self.n < 2:
-            return "one seed measures no spread: at least 2 seeds are needed"
-        if self.seeds_needed is None:
-            return (f"the interval (± {self.half_width:.4g}) is wider than the margin ± {self.margin:.4g}, and "
-                    "no number of seeds narrows it enough: single runs vary by more than the margin")
-        return (f"the interval (± {self.half_width:.4g}) is wider than the margin ± {self.margin:.4g}; "
-                f"{self.seeds_needed} seeds at this spread would decide")
+    def beyond(self) -> float:
+        """How far the claim lies outside the interval widened by the rounding (≤ 0: inside);
+        the claim box says why an outcome is what it is (``templates/claim_box.html.j2``)."""
+        return abs(self.claimed - self.mean) - self.half_width - self.rounding
 
 
 def margin_for(quantity: str, claimed: float, rule: VerdictParams) -> float:
@@ -189,7 +179,10 @@ def source_protocol_text(protocol: str) -> str:
             else "validated on held-out training images")
 
 
-def accuracy_explanations(claimed: float, fits, rule: VerdictParams) -> tuple[list[ClaimCheck], list[str]]:
+# A reason is a record ``{"kind": …, facts}`` that ``templates/reasons.html.j2`` puts in words.
+
+
+def accuracy_explanations(claimed: float, fits, rule: VerdictParams) -> tuple[list[ClaimCheck], list[dict]]:
     """A claimed accuracy above ours: is it our training accuracy (by the same rule)?"""
     train_acc = [r.train_accuracy for r in fits.runs]
     if any(v is None for v in train_acc) or claimed <= mean_std(r.test_accuracy for r in fits.runs)[0]:
@@ -197,12 +190,11 @@ def accuracy_explanations(claimed: float, fits, rule: VerdictParams) -> tuple[li
     check = check_quantity("training accuracy", claimed, train_acc, rule)
     reasons = []
     if check.outcome == "consistent":
-        reasons.append(f"The claim {claimed:g} lies inside the prediction interval of our training accuracy "
-                       f"({check.low:.4f}–{check.high:.4f}): it was most likely measured on the training data.")
+        reasons.append({"kind": "training accuracy", "claimed": claimed, "low": check.low, "high": check.high})
     return [check], reasons
 
 
-def unscaled_explanations(claim: Claim, fits, rule: VerdictParams) -> tuple[list[ClaimCheck], list[str]]:
+def unscaled_explanations(claim: Claim, fits, rule: VerdictParams) -> tuple[list[ClaimCheck], list[dict]]:
     """Both printed numbers against our models evaluated on test pixels left at 0..255."""
     runs = fits.runs
     if any(r.unscaled_test_loss is None or r.unscaled_test_accuracy is None for r in runs):
@@ -216,19 +208,11 @@ def unscaled_explanations(claim: Claim, fits, rule: VerdictParams) -> tuple[list
     fitting = [c for c in checks if c.outcome == "consistent"]
     if not fitting:
         return checks, []
-    named = " and ".join(f"{c.quantity.removeprefix('unscaled test ')} {c.claimed:g} (ours {c.mean:.4g})"
-                         for c in fitting)
-    others = [c for c in checks if c.outcome != "consistent"]
-    text = (f"Our trained models evaluated on the test images left at 0..255 (not divided by 255) give a "
-            f"printed {named} inside the prediction interval: the test set was most likely not scaled like "
-            "the training set.")
-    if others:
-        text += " " + "; ".join(f"The {c.quantity.removeprefix('unscaled test ')} is not explained this way "
-                                f"(ours {c.mean:.4g}, {c.outcome})" for c in others) + "."
-    return checks, [text]
+    return checks, [{"kind": "unscaled", "fitting": [c for c in checks if c.outcome == "consistent"],
+                     "others": [c for c in checks if c.outcome != "consistent"]}]
 
 
-def dead_unit_reasons(fits) -> list[str]:
+def dead_unit_reasons(fits) -> list[dict]:
     """Dead ReLU units in the narrowest hidden layer, for the seeds where some died (a narrow
     layer or a tenth of its units)."""
     cfg, runs = fits.config, fits.runs
@@ -239,24 +223,18 @@ def dead_unit_reasons(fits) -> list[str]:
     if any(d is None for d in dead) or not (width <= 2 * outputs or max(dead) >= 0.1 * width):
         return []
     died = [(r, d) for r, d in zip(runs, dead) if d > 0]
-    if not died:
-        return [f"No unit of the narrowest layer {layer} ({width} units) died in any of our {len(runs)} seeds "
-                "(each one is active on some test image)."]
-    per_seed = ", ".join(f"seed {r.seed}: {d} (test accuracy {r.test_accuracy:.4f})" for r, d in died)
-    return [f"Dead ReLU units in the narrowest layer {layer} ({width} units), never active on any test image, "
-            f"in {len(died)} of {len(runs)} seeds: {per_seed}."
-            + (f" With only {width} units before the {outputs} outputs, every dead unit removes "
-               "one of the few directions that reach the output." if width <= 2 * outputs else "")]
+    return [{"kind": "dead units", "layer": layer, "width": width, "seeds": len(runs), "outputs": outputs,
+             "narrow": width <= 2 * outputs,
+             "died": [{"seed": r.seed, "dead": d, "test_accuracy": r.test_accuracy} for r, d in died]}]
 
 
-def output_sum_reasons(fits) -> list[str]:
+def output_sum_reasons(fits) -> list[dict]:
     """Outputs that do not sum to 1 (a sigmoid output trained with a softmax-style loss)."""
     sums = np.concatenate([r.test_probabilities.sum(axis=1) for r in fits.runs])
     if np.allclose(sums, 1.0, atol=1e-3):
         return []
-    return [f"The ten outputs do not form a probability distribution: they sum to "
-            f"{sums.mean():.3f} on average (range {sums.min():.3f}–{sums.max():.3f}); "
-            f"the {fits.config.output_activation} output is used with a softmax-style loss."]
+    return [{"kind": "output sums", "mean": float(sums.mean()), "low": float(sums.min()), "high": float(sums.max()),
+             "activation": fits.config.output_activation}]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,7 +243,7 @@ class Verdict:
     outcome: str  # the combined outcome of ``checks`` ("no claim" without checks)
     checks: list[ClaimCheck]  # the printed numbers against our test numbers
     explanations: list[ClaimCheck]  # the printed numbers against other measurements of ours
-    reasons: list[str]
+    reasons: list[dict]  # records that ``templates/reasons.html.j2`` puts in words
     source_note: str
     protocol: str  # the source's (``claimed.protocol``)
     run_protocol: str  # this run's (``validation``)
@@ -291,11 +269,10 @@ class Verdict:
         return [c for c in self.explanations if _measurement(c) in hits]
 
     @property
-    def unmatched(self) -> str:
-        """The measurements tried that match no printed number, in one line ('' if none)."""
+    def unmatched(self) -> list[ClaimCheck]:
+        """The measurements tried that match no printed number."""
         shown = {id(c) for c in self.matched}
-        return "; ".join(f"{c.quantity} {c.mean:.4g} ± {c.std:.2g} ({c.outcome} with {c.claimed:g})"
-                         for c in self.explanations if id(c) not in shown)
+        return [c for c in self.explanations if id(c) not in shown]
 
 
 def _measurement(c: ClaimCheck) -> str:
@@ -342,8 +319,7 @@ def judge_claim(claim: Claim, fits, rule: VerdictParams, dataset: str | None = N
             reasons += why
     reasons += dead_unit_reasons(fits) + output_sum_reasons(fits)
     if fits.validation_on == "test":
-        reasons.append("This run validated on the test set, as the source did: its validation curve "
-                       "is a test curve, so the test set was not held out.")
+        reasons.append({"kind": "test validation"})
     outcome = combined(checks) if checks else "no claim"
     verdict = outcome if not checks or claim.protocol == fits.validation_on else "other protocol"
     return Verdict(verdict=verdict, outcome=outcome, checks=checks, explanations=explanations, reasons=reasons,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jinja2
 import keras
 import pandas as pd
 
-from pipeline.core.config import ModelConfig, VerdictParams
-from pipeline.core import dataset_words
-from pipeline.core.stats import t_quantile
+from pipeline.core import dataset_words, prose
+from pipeline.core.dataset_words import VERDICT_LABEL, DatasetWords
+from pipeline.core.params.schema import ModelConfig, VerdictParams
+from pipeline.core.seed_stats import t_quantile
 from pipeline.model_report.evaluation import Verdict, source_protocol_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -18,40 +18,48 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 _COLOURS = {"consistent": ("#15803d", "#f0fdf4", "holds"), "not consistent": ("#b91c1c", "#fef2f2", "fails"),
             "inconclusive": ("#b45309", "#fffbeb", "open"), "other protocol": ("#1d4ed8", "#eff6ff", "other"),
             "no claim": ("#475569", "#f8fafc", "none"), "other dataset": ("#475569", "#f8fafc", "other-dataset")}
-VERDICT_LABEL = {"other dataset": dataset_words.NOT_JUDGED}  # a verdict as readers see it, where not as stored
 
 
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                              autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
-
-
-def rule_text(rule: VerdictParams, n: int) -> str:
-    """The verdict rule in words, with the t quantile of ``n`` seeds."""
-    c = rule.confidence
-    t = f"{t_quantile(0.5 + c / 2, n - 1):.3f}" if n > 1 else "undefined"
-    return (f"a claim is consistent when it lies inside the {100 * c:g} % prediction interval for one new run, "
-            f"mean ± t·s·√(1 + 1/n) with t the {(0.5 + c / 2):g} quantile of Student's t with n − 1 degrees of "
-            f"freedom (n = {n} seeds: t = {t}), widened by half a unit of the printed number's last digit; "
-            f"not consistent outside it (a faithful reproduction lands outside about {100 * (1 - c):g} % of the "
-            f"time); inconclusive when inside but the interval's half-width exceeds the margin (accuracy "
-            f"± {rule.accuracy_margin:g}, loss ± {100 * rule.loss_margin:g} % of the claim).")
+def rule_quantile(rule: VerdictParams, n: int) -> float | None:
+    """The t quantile of the verdict rule for ``n`` seeds (None for one seed: no spread)."""
+    return t_quantile(0.5 + rule.confidence / 2, n - 1) if n > 1 else None
 
 
 def claim_box(verdict: Verdict, source: str, repeats: int) -> str:
-    """The claimed-vs-measured box (HTML)."""
+    """The claimed-vs-measured box (HTML); the rule's words are ``core/templates/verdict_rule.html.j2``."""
     colour, background, css = _COLOURS[verdict.verdict]
-    other_dataset = (dataset_words.not_judged(source, list(verdict.claimed), verdict.claim_dataset, verdict.run_dataset) + "."
+    other_dataset = (dataset_words.not_judged(source, verdict.claimed, verdict.claim_dataset, verdict.run_dataset) + "."
                      if verdict.other_dataset else "")
-    return _env().get_template("claim_box.html.j2").render(
-        v=verdict, source=source, repeats=repeats, colour=colour, background=background, css=css,
-        label=VERDICT_LABEL.get(verdict.verdict, verdict.verdict), other_dataset=other_dataset,
-        source_protocol=source_protocol_text(verdict.protocol), rule_text=rule_text(verdict.rule, repeats))
+    return prose.render(TEMPLATES, "claim_box.html.j2",
+                        v=verdict, source=source, repeats=repeats, colour=colour, background=background, css=css,
+                        label=VERDICT_LABEL.get(verdict.verdict, verdict.verdict), other_dataset=other_dataset,
+                        source_protocol=source_protocol_text(verdict.protocol), t=rule_quantile(verdict.rule, repeats))
+
+
+def reason_text(reason: dict) -> str:
+    """One measured reason (``evaluation.judge_claim``) in words, as the claim box shows it."""
+    macro = prose.environment(TEMPLATES).get_template("reasons.html.j2").module.reason
+    return " ".join(str(macro(reason)).split())
+
+
+def check_text(check) -> str:
+    """Why a check has its outcome (``evaluation.ClaimCheck``), as the claim box says it."""
+    macro = prose.environment(TEMPLATES).get_template("reasons.html.j2").module.why
+    return " ".join(str(macro(check)).split())
+
+
+def mistakes_text(words: DatasetWords) -> str:
+    """The paragraph above the gallery of confident mistakes, in the dataset's words (Markdown)."""
+    return prose.render(TEMPLATES, "mistakes.md.j2", words=words)
+
+
+def own_images_text(words: DatasetWords) -> str:
+    """'Your own images': what ``predict`` does, or why the section is left out (Markdown)."""
+    return prose.render(TEMPLATES, "own_images.md.j2", words=words)
 
 
 def warning_box(text: str) -> str:
-    return _env().get_template("warning_box.html.j2").render(text=text)
+    return prose.render(TEMPLATES, "warning_box.html.j2", text=text)
 
 
 def config_table(cfg: ModelConfig) -> pd.DataFrame:

@@ -1,9 +1,9 @@
 """One executor for every training run: local worker processes by default, a Ray cluster
 when one is given.
 
-A run is a pure function of its specification (configuration, seed, execution settings)
+A run is a pure function of its task (configuration, seed, execution settings)
 and of the dataset, so where it runs cannot change its numbers: each run pins its own
-TensorFlow threads, and the results come back in the order of the specifications, however
+TensorFlow threads, and the results come back in the order of the tasks, however
 many workers there are and whichever finished first.
 
 - **Local (default)**: ``MNIST_REPORTS_WORKERS`` processes (default: the CPU count divided by
@@ -39,11 +39,11 @@ class ExecutorError(PipelineError, RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class Task:
-    """One run: ``fn(spec, data)`` in some worker; ``label`` names it in the progress lines."""
+    """One run: ``fn(argument, data)`` in some worker; ``label`` names it in the progress lines."""
 
     label: str
     fn: Callable[[Any, Any], Any]
-    spec: Any
+    argument: Any  # what this task runs on (picklable); ``data`` is shared by every task
     threads: int = 1
 
 
@@ -88,7 +88,7 @@ _TIED = False
 def _run_task(index: int, task: Task, data) -> Done:
     """What a worker executes (module-level, so that every backend can pickle it)."""
     start = time.perf_counter()
-    result = task.fn(task.spec, data)
+    result = task.fn(task.argument, data)
     return Done(index, result, time.perf_counter() - start, where())
 
 

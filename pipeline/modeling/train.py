@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pipeline.core.config import ModelConfig, TrainingParams  # noqa: E402
+from pipeline.core.params.schema import ModelConfig, TrainingParams  # noqa: E402
 from pipeline.core.dataset import Dataset, scale, validation_split  # noqa: E402
 
 NUM_CLASSES = 10

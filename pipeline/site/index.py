@@ -11,11 +11,13 @@ from pathlib import Path
 import jinja2
 import nbformat
 
-from pipeline.core import config, dataset_words, fileio, paths, provenance, runner
-from pipeline.core.stats import fmt_pm
+from pipeline.core import dataset_words, fileio, paths, prose, provenance, runner
+from pipeline.core.dataset_words import VERDICT_LABEL
+from pipeline.core.params.loading import load_params
+from pipeline.core.params.schema import LOSS_LABEL, Params
+from pipeline.core.seed_stats import fmt_pm
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-VERDICT_LABEL = {"other dataset": dataset_words.NOT_JUDGED}  # a verdict as readers see it, where not as stored
 
 
 @dataclasses.dataclass
@@ -137,7 +139,7 @@ def _current(m: dict) -> bool:
             and {"test_accuracy", "repeats"} <= set(m))
 
 
-def model_rows(root: Path, params: config.Params) -> list[ModelRow]:
+def model_rows(root: Path, params: Params) -> list[ModelRow]:
     """The summary table's rows, from params.yaml and each configuration's metrics file."""
     rows = []
     reports = paths.reports_dir(root)
@@ -190,34 +192,30 @@ class SweepRow:
     claimed: list[str]  # R4's printed accuracy per loss
 
 
-def sweep_summary(root: Path) -> list[str]:
-    """Per loss, one sentence from its metrics file: how many variants differ from the baseline
-    in test accuracy under Holm's control, and the smallest difference that could be detected."""
+def sweep_summary(root: Path, params: Params) -> list[dict]:
+    """Per loss, from its metrics file, what the front page says of it (the template puts it in
+    words): how many variants differ from the baseline in test accuracy under Holm's control,
+    and the smallest and largest difference that could be detected (None if none)."""
     out = []
-    for loss in config.LOSSES:
+    for loss in params.sweep.losses:
         m = fileio.read_json(paths.sweep_files(loss, root).metrics) or {}
         tests = [v["versus_baseline"]["test_accuracy"] for v in m.get("variants", {}).values()
                  if "test_accuracy" in v.get("versus_baseline", {})]
         if not tests or "family_a" not in m:
             continue
-        family = m["family_a"]
-        found = [t for t in tests if t["significant"]]
         detectable = [t["detectable"] for t in tests if t["detectable"] is not None]
-        text = (f"{config.LOSS_LABEL[loss]}: {len(found)} of {len(tests)} variants differ from the baseline in test "
-                f"accuracy (paired t over {len(m['seeds'])} seeds, Holm over the family of {family['tests']} tests, "
-                f"family-wise error {family['alpha']:g})")
-        if detectable:
-            text += (f"; the smallest accuracy difference these tests could detect is {min(detectable):.4f} "
-                     f"(largest {max(detectable):.4f}), against the 0.001 steps R4 ranked its variants by")
-        out.append(text + ".")
+        out.append({"loss_label": LOSS_LABEL[loss], "found": sum(1 for t in tests if t["significant"]),
+                    "tests": len(tests), "seeds": len(m["seeds"]), "family_tests": m["family_a"]["tests"],
+                    "alpha": m["family_a"]["alpha"],
+                    "detectable": (min(detectable), max(detectable)) if detectable else None})
     return out
 
 
-def sweep_rows(root: Path, params: config.Params) -> tuple[list[str], list[SweepRow]]:
+def sweep_rows(root: Path, params: Params) -> tuple[list[str], list[SweepRow]]:
     """The loss-sweep table: (loss names, rows), empty when the sweep has not run."""
     if params.sweep is None:
         return [], []
-    losses = list(config.LOSSES)
+    losses = list(params.sweep.losses)
     found = {loss: fileio.read_json(paths.sweep_files(loss, root).metrics) for loss in losses}
     if not any(found.values()):
         return [], []
@@ -234,7 +232,7 @@ def sweep_rows(root: Path, params: config.Params) -> tuple[list[str], list[Sweep
     return losses, rows
 
 
-def test_images(root: Path, params: config.Params) -> int | None:
+def test_images(root: Path, params: Params) -> int | None:
     """How many test images the models were evaluated on (from the first metrics file found)."""
     for name in params.models:
         m = fileio.read_json(paths.model_files(name, root).metrics)
@@ -244,26 +242,21 @@ def test_images(root: Path, params: config.Params) -> int | None:
 
 
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    """The front page's templates, with the shared ones (the verdict rule) in reach."""
+    return prose.environment(TEMPLATES)
 
 
 def build(root: Path | None = None) -> Path:
     """Render ``reports/index.html`` from the reports present; return its path."""
     root = root or paths.project_root()
-    params = config.load_params(root / paths.PARAMS_FILE)
+    params = load_params(root / paths.PARAMS_FILE)
     site = paths.site_files(root)
     page = environment().get_template("index.html.j2").render(
         reports=collect(root),
         models=model_rows(root, params),
         classical=classical_rows(root),
         sweep=sweep_rows(root, params),
-        sweep_summary=sweep_summary(root),
+        sweep_summary=sweep_summary(root, params),
         rule=params.verdicts,
         dvc_plots=_link(site.dvc_plots_page, site.index.parent) if site.dvc_plots_page.is_file() else "",
         test_images=test_images(root, params),

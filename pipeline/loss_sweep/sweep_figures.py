@@ -1,4 +1,4 @@
-"""Figures of the loss-comparison reports (kept apart from plots.py so that changing them
+"""Figures of the loss-comparison reports (kept apart from core.shared_figures so that changing them
 re-runs only the sweep reports, not every model report)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from pipeline.core.config import LOSS_LABEL, LOSSES, SweepParams
-from pipeline.loss_sweep.stats import Family
+from pipeline.core.params.schema import LOSS_LABEL, SweepParams
+from pipeline.loss_sweep.families import Family
 
 
 def accuracy_by_variant(runs: pd.DataFrame, sweep: SweepParams, loss: str, show_claims: bool = True) -> plt.Figure:
@@ -42,7 +42,8 @@ def accuracy_heatmap(comparison: pd.DataFrame) -> plt.Figure:
     """Mean test accuracy, variant × loss, annotated in percent (``comparison``: family B's
     table, with columns description, categorical, sparse)."""
     data = comparison[["categorical", "sparse"]].rename(columns={
-        "categorical": LOSS_LABEL[LOSSES[0]].replace(" (", "\n("), "sparse": LOSS_LABEL[LOSSES[1]].replace(" (", "\n(")})
+        "categorical": LOSS_LABEL["categorical_crossentropy"].replace(" (", "\n("),
+        "sparse": LOSS_LABEL["sparse_categorical_crossentropy"].replace(" (", "\n(")})
     data.index = comparison["description"]
     fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(data) + 1.8))
     sns.heatmap(100 * data, annot=True, fmt=".2f", cmap="viridis", ax=ax, cbar_kws={"label": "test accuracy (%)"})
@@ -73,6 +74,9 @@ def paired_differences(family: Family) -> plt.Figure:
     return fig
 
 
+LOSS_LINE = {"categorical_crossentropy": ("tab:blue", "-"), "sparse_categorical_crossentropy": ("tab:orange", "--")}
+
+
 def overlaid_validation_curves(curves: pd.DataFrame, sweep: SweepParams, metric: str = "val_accuracy") -> plt.Figure:
     """Small multiples, one per variant: the mean validation curve of each loss over the seeds."""
     names = [n for n in sweep.variants if n in set(curves["variant"])]
@@ -80,7 +84,8 @@ def overlaid_validation_curves(curves: pd.DataFrame, sweep: SweepParams, metric:
     rows = -(-len(names) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), sharex=True, sharey=True, squeeze=False)
     for ax, name in zip(axes.flat, names):
-        for loss, colour, style in zip(LOSSES, ("tab:blue", "tab:orange"), ("-", "--")):
+        for loss in sweep.losses:
+            colour, style = LOSS_LINE[loss]
             g = curves[(curves["variant"] == name) & (curves["loss"] == loss)].groupby("epoch")[metric].mean()
             ax.plot(g.index, g.to_numpy(), style, color=colour, lw=1.6, label=LOSS_LABEL[loss])
         ax.set_title(sweep.variants[name].description, fontsize=9)

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.core import dataset_words, fileio, paths
-from pipeline.core.config import SweepParams
-from pipeline.core.stats import rounded_stat, sample_std
-from pipeline.core.tables import readable
-from pipeline.loss_sweep import stats
+from pipeline.core import fileio, paths
+from pipeline.core.params.schema import SweepParams
+from pipeline.core.seed_stats import rounded_stat, sample_std
+from pipeline.core.reader_tables import readable
+from pipeline.loss_sweep import families
 from pipeline.loss_sweep.runs import HISTORY_KEYS, RunResult
 
 SCORE_KEYS = ("test_loss", "test_accuracy")  # kept unrounded in the predictions file
@@ -46,13 +46,6 @@ def claims_apply(sweep: SweepParams, dataset: str | None) -> bool:
     """R4's printed numbers stand beside ours only on the dataset R4 measured them on
     (``sweep.claimed_dataset``); None: the claims' own."""
     return dataset is None or dataset == sweep.claimed_dataset
-
-
-def claims_note(sweep: SweepParams, dataset: str) -> str:
-    """Where R4's numbers are in ``r4_table``, or why they are not there."""
-    if claims_apply(sweep, dataset):
-        return "R4's single-run numbers are in the last two columns."
-    return dataset_words.not_judged_all("R4", sweep.claimed_dataset, dataset) + "."
 
 
 def r4_table(runs: pd.DataFrame, sweep: SweepParams, loss: str, dataset: str | None = None) -> pd.DataFrame:
@@ -88,13 +81,13 @@ def r4_table(runs: pd.DataFrame, sweep: SweepParams, loss: str, dataset: str | N
 
 # --------------------------------------------------------------------------- for readers
 
-# How the statistics tables of loss_sweep.stats are shown (name → (header, format)); NaN
+# How the statistics tables of loss_sweep.families are shown (name → (header, format)); NaN
 # (no test possible, nothing detectable) is shown as "—".
 _T_COLUMNS = {
     "difference": ("difference", "{:+.4f}"), "ci_low": ("simultaneous CI from", "{:+.4f}"),
     "ci_high": ("simultaneous CI to", "{:+.4f}"), "p": ("p", "{:.3g}"), "p_holm": ("p (Holm)", "{:.3g}"),
     "significant": ("significant (Holm)?", "yes/no"), "detectable": ("detectable ±", "{:.4f}"),
-    "detectable_80": (f"detectable ± ({stats.POWER:.0%} power)", "{:.4f}"), "seeds": ("seeds", "{}")}
+    "detectable_80": (f"detectable ± ({families.POWER:.0%} power)", "{:.4f}"), "seeds": ("seeds", "{}")}
 VERSUS_BASELINE_COLUMNS = {"description": ("variant", "{}"), "metric": ("metric", "{}"), **_T_COLUMNS}
 PAIRED_COLUMNS = {"description": ("variant", "{}"), "categorical": ("categorical CE", "{:.4f}"),
                   "sparse": ("sparse CE", "{:.4f}"), **_T_COLUMNS}
@@ -104,7 +97,7 @@ MCNEMAR_COLUMNS = {
     "only_sparse_right": ("c: only sparse right", "{:,}"), "p": ("p", "{:.3g}"), "p_holm": ("p (Holm)", "{:.3g}"),
     "significant": ("significant (Holm)?", "yes/no"), "detectable_count": ("detectable |b − c|", "{:.0f}"),
     "detectable": ("detectable |b − c| / N", "{:.4f}"),
-    "detectable_80": (f"detectable ({stats.POWER:.0%} power)", "{:.4f}")}
+    "detectable_80": (f"detectable ({families.POWER:.0%} power)", "{:.4f}")}
 IDENTITY_COLUMNS = {
     "description": ("variant", "{}"), "seed": ("seed", "{}"),
     "probabilities_identical": ("probabilities bit-identical?", "yes/no"),
@@ -118,7 +111,7 @@ SUMMARY_COLUMNS = {
 
 
 def _readable(frame: pd.DataFrame, columns: dict[str, tuple[str, str]]) -> pd.DataFrame:
-    """``core.tables.readable`` with "—" for a missing number (NaN or None)."""
+    """``core.reader_tables.readable`` with "—" for a missing number (NaN or None)."""
     shown = frame.copy()
     for name, (_, fmt) in columns.items():
         if fmt != "yes/no":
@@ -127,24 +120,24 @@ def _readable(frame: pd.DataFrame, columns: dict[str, tuple[str, str]]) -> pd.Da
     return readable(shown, {k: (h, "yes/no" if f == "yes/no" else "{}") for k, (h, f) in columns.items()})
 
 
-def versus_baseline_table(family: stats.Family) -> pd.DataFrame:
-    """Family A (``stats.versus_baseline``) with human headers and formatted numbers."""
-    t = family.table.assign(metric=family.table["metric"].map(stats.METRIC_LABEL)) if family.m else family.table
+def versus_baseline_table(family: families.Family) -> pd.DataFrame:
+    """Family A (``families.versus_baseline``) with human headers and formatted numbers."""
+    t = family.table.assign(metric=family.table["metric"].map(families.METRIC_LABEL)) if family.m else family.table
     return _readable(t, VERSUS_BASELINE_COLUMNS).set_index("variant") if family.m else t
 
 
-def paired_table(family: stats.Family) -> pd.DataFrame:
-    """Family B (``stats.losses_paired``) for readers."""
+def paired_table(family: families.Family) -> pd.DataFrame:
+    """Family B (``families.losses_paired``) for readers."""
     return _readable(family.table, PAIRED_COLUMNS).set_index("variant") if family.m else family.table
 
 
-def mcnemar_table(family: stats.Family) -> pd.DataFrame:
-    """Family C (``stats.losses_mcnemar``) for readers, one row per (variant, seed)."""
+def mcnemar_table(family: families.Family) -> pd.DataFrame:
+    """Family C (``families.losses_mcnemar``) for readers, one row per (variant, seed)."""
     return _readable(family.table, MCNEMAR_COLUMNS).set_index(["variant", "seed"]) if family.m else family.table
 
 
 def identity_table(identity: pd.DataFrame) -> pd.DataFrame:
-    """``stats.identity`` for readers, one row per (variant, seed)."""
+    """``families.identity`` for readers, one row per (variant, seed)."""
     return _readable(identity, IDENTITY_COLUMNS).set_index(["variant", "seed"]) if len(identity) else identity
 
 
@@ -156,7 +149,7 @@ def splits_table(splits: list) -> pd.DataFrame:
 
 
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """``stats.variant_summary`` for readers, one row per variant."""
+    """``families.variant_summary`` for readers, one row per variant."""
     return _readable(summary, SUMMARY_COLUMNS).set_index("variant") if len(summary) else summary
 
 
@@ -180,7 +173,7 @@ def metrics(results: list[RunResult], sweep: SweepParams) -> dict:
     doc = {"variants": out, "seeds": list(sweep.seeds)}
     if not results:
         return doc
-    family = stats.versus_baseline(runs_frame(results), sweep, results[0].loss)
+    family = families.versus_baseline(runs_frame(results), sweep, results[0].loss)
     for row in family.table.to_dict("records"):
         out[row["variant"]].setdefault("versus_baseline", {})[row["metric"]] = {
             "difference": round(row["difference"], 6), "p_holm": _sig(row["p_holm"]),

@@ -1,5 +1,6 @@
 """Figures that several reports share: the common look, image grids, training curves and
-the confusion-matrix heatmap. Each stage family's own figures live in its ``plots`` module."""
+the confusion-matrix heatmap. Each stage family's own figures live in its own ``*_figures``
+module."""
 
 from __future__ import annotations
 

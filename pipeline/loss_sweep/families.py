@@ -15,19 +15,21 @@ Every test comes with the smallest difference it could have detected at the Bonf
 level alpha / m of its family (which Holm rejects whatever the other p-values), so that no
 "no difference" is printed without it. Intervals are simultaneous at level 1 − alpha / m.
 ``identity`` compares the two losses' runs of each (variant, seed) at full precision.
-The conclusions are sentences computed from these numbers.
+The findings (the end of this module) are the numbers that the reports' sentences state
+(``sweep_text``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 
 import numpy as np
 import pandas as pd
 
 from pipeline.core import hypothesis_tests as ht
-from pipeline.core.config import LOSS_LABEL, LOSSES, SweepParams
+from pipeline.core.params.schema import LOSS_LABEL, Loss, SweepParams
 
 ALPHA = ht.ALPHA
 METRICS = ("test_accuracy", "test_loss")
@@ -88,22 +90,21 @@ class Family:
         """The Bonferroni level alpha / m: intervals and detectable differences use it."""
         return ht.bonferroni_level(self.alpha, max(self.m, 1))
 
-    def statement(self) -> str:
-        """The family, its size and its error control, in words."""
-        text = (f"Family {self.name}: {self.what}; {self.m} tests ({self.members}). Holm's step-down procedure "
-                f"keeps the probability of any false 'significant' in the family at most {self.alpha:g}; "
-                f"p-values are Holm-adjusted. ")
-        if self.test == "paired t":
-            text += (f"Intervals are simultaneous: each at confidence 1 − {self.alpha:g}/{self.m} = "
-                     f"{1 - self.level:.4%} (Bonferroni), Student's t with n − 1 degrees of freedom. ")
-        text += (f"The detectable difference is the smallest difference that the test would call significant at "
-                 f"the level {self.alpha:g}/{self.m} = {self.level:.2g}, which Holm rejects whatever the other tests "
-                 "give. A true difference of that size is found about half the time")
-        spread = self.table[self.table["std"] > 0] if self.test == "paired t" and self.m else []
-        if len(spread):
-            text += (" (with the observed spread taken as the true one: "
-                     f"{_span(spread['detectable_power'], '{:.0%}')} of the time with these few seeds)")
-        return text + f"; the difference found with {POWER:.0%} power is given beside it."
+    @property
+    def has_spread(self) -> bool:
+        """Paired t tests of which some have a spread (std > 0): their power at the detectable
+        difference is worth stating."""
+        return self.test == "paired t" and self.m > 0 and bool((self.table["std"] > 0).any())
+
+    @property
+    def power_range(self) -> tuple[float, float] | None:
+        """The power at the detectable difference, over the tests with a spread (``span``)."""
+        return span(self.table.loc[self.table["std"] > 0, "detectable_power"]) if self.has_spread else None
+
+
+def _n(count: int, noun: str) -> str:
+    """'1 variant', '3 variants'."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _with_holm(rows: list[dict], alpha: float) -> pd.DataFrame:
@@ -156,16 +157,32 @@ def versus_baseline(runs: pd.DataFrame, sweep: SweepParams, loss: str, alpha: fl
                   _with_holm(rows, alpha), alpha)
 
 
-def _shared_seeds(runs: pd.DataFrame, variant: str) -> list[int]:
+def loss_pair(sweep: SweepParams) -> tuple[str, str]:
+    """The two losses that families B and C compare, categorical first (differences are
+    categorical minus sparse); ValueError where ``sweep.losses`` names only one."""
+    if len(sweep.losses) != 2:
+        raise ValueError(f"the losses are compared only when sweep.losses names both; it names {sweep.losses}")
+    a, b = sorted(sweep.losses, key=typing.get_args(Loss).index)
+    return a, b
+
+
+def single_loss_note(sweep: SweepParams) -> str:
+    """What the comparison says when the sweep trained one loss only."""
+    return (f"**Nothing to compare:** this sweep trained with one loss only, {LOSS_LABEL[sweep.losses[0]]}. "
+            f"The sections below need the runs of both losses; list both under the sweep's `losses` in "
+            f"params.yaml to fill them.")
+
+
+def _shared_seeds(runs: pd.DataFrame, variant: str, losses: tuple[str, str]) -> list[int]:
     mine = runs[runs["variant"] == variant]
-    seeds = [set(mine.loc[mine["loss"] == loss, "seed"].astype(int)) for loss in LOSSES]
+    seeds = [set(mine.loc[mine["loss"] == loss, "seed"].astype(int)) for loss in losses]
     return sorted(set.intersection(*seeds))
 
 
 def losses_paired(runs: pd.DataFrame, sweep: SweepParams, alpha: float = ALPHA) -> Family:
     """Family B: per variant, categorical minus sparse test accuracy, paired over the seeds."""
-    a, b = LOSSES
-    names = [n for n in sweep.variants if _shared_seeds(runs, n)]
+    a, b = loss_pair(sweep)
+    names = [n for n in sweep.variants if _shared_seeds(runs, n, (a, b))]
     level = ht.bonferroni_level(alpha, max(len(names), 1))
     rows = []
     for name in names:
@@ -183,8 +200,8 @@ def losses_mcnemar(runs: pd.DataFrame, predictions: dict[tuple[str, str, int], n
     """Family C: McNemar's exact test per (variant, seed) between the two losses' runs, on the
     N test images. Detectable: the smallest |b − c| (and |b − c| / N in accuracy) the test
     rejects at alpha / m given that seed's b + c; NaN where no split of b + c is significant."""
-    a, b = LOSSES
-    pairs = [(name, seed) for name in sweep.variants for seed in _shared_seeds(runs, name)]
+    a, b = loss_pair(sweep)
+    pairs = [(name, seed) for name in sweep.variants for seed in _shared_seeds(runs, name, (a, b))]
     level = ht.bonferroni_level(alpha, max(len(pairs), 1))
     n_images = len(y_test)
     rows = []
@@ -214,7 +231,7 @@ def identity(probabilities: dict[tuple[str, str, int], np.ndarray], histories: d
     """Per (variant, seed) present for both losses: are the float32 test probabilities
     bit-identical, their largest absolute difference, on how many test images the predicted
     class is the same, and whether every per-epoch history value is exactly equal."""
-    a, b = LOSSES
+    a, b = loss_pair(sweep)
     rows = []
     for name in sweep.variants:
         seeds = sorted({s for (loss, v, s) in probabilities if loss == a and v == name}
@@ -280,155 +297,91 @@ def _verdict(row: pd.Series) -> str:
     return f"no difference detected (detectable ±{row['detectable']:.4f})"
 
 
-# --------------------------------------------------------------------------- conclusions
+# --------------------------------------------------------------------------- findings, for the words
+# Each function returns the numbers that a paragraph of ``sweep_text`` (templates/*.md.j2) states.
 
 
-def _span(values, fmt: str = "{:.4f}") -> str:
+def span(values) -> tuple[float, float] | None:
+    """The smallest and largest finite value (None if there is none)."""
     v = [x for x in values if np.isfinite(x)]
-    if not v:
-        return "none"
-    low, high = min(v), max(v)
-    return fmt.format(low) if low == high else f"{fmt.format(low)}–{fmt.format(high)}"
+    return (min(v), max(v)) if v else None
 
 
-def identity_sentences(table: pd.DataFrame) -> list[str]:
-    """What is exactly identical between the two losses' runs, counted."""
+def identity_counts(table: pd.DataFrame) -> dict | None:
+    """What is exactly identical between the two losses' runs, counted (None: no pairs)."""
     if table.empty:
-        return []
-    n, images = len(table), int(table["images"].max())
-    same = int(table["probabilities_identical"].sum())
-    classes = int((table["same_class"] == table["images"]).sum())
-    hist = int(table["histories_identical"].sum())
-    text = (f"Compared at full precision, pair by pair (same variant, same seed): the float32 test probabilities of "
-            f"all {images:,} test images are bit-identical in {same} of {n} pairs")
+        return None
     others = table[~table["probabilities_identical"]]
-    if len(others):
-        text += (f"; in the other {len(others)} the largest absolute difference is "
-                 f"{others['max_abs_difference'].max():.3g}")
-    text += f". The predicted classes are the same on every test image in {classes} of {n} pairs"
-    if classes < n:
-        text += f" (the fewest agreeing: {int(table['same_class'].min()):,} of {images:,})"
-    text += (f". The per-epoch histories (loss, accuracy, val_loss, val_accuracy) are exactly equal in {hist} of "
-             f"{n} pairs")
-    if hist < n:
-        gap = table.loc[~table["histories_identical"], "max_history_gap"].max()
-        text += f"; the largest gap otherwise is {gap:.3g}"
-    text += "."
-    out = [text]
-    if same == n and hist == n:
-        out.append("With the same seed the two losses trained the same model, to the last bit of every test "
-                   "probability: categorical cross-entropy on one-hot labels and sparse categorical cross-entropy "
-                   "on integer labels are the same function of the weights, and here also the same computation.")
-    else:
-        out.append("The two losses are the same function of the weights; where runs differ, the likely cause is "
-                   "that the two implementations round differently in float32 and training carries such last-bit "
-                   "differences from step to step.")
-    return out
+    return {"pairs": len(table), "images": int(table["images"].max()),
+            "probabilities": int(table["probabilities_identical"].sum()),
+            "classes": int((table["same_class"] == table["images"]).sum()),
+            "histories": int(table["histories_identical"].sum()),
+            "differing": len(others), "largest_difference": others["max_abs_difference"].max() if len(others) else None,
+            "fewest_same": int(table["same_class"].min()),
+            "largest_gap": table.loc[~table["histories_identical"], "max_history_gap"].max()
+            if (~table["histories_identical"]).any() else None}
 
 
-def _n(count: int, noun: str) -> str:
-    """'1 variant', '3 variants'."""
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def _no_difference(table: pd.DataFrame, noun: str = "variant", where: str = "", fmt: str = "{:.4f}") -> str:
-    """'no difference detected for N …; detectable …' for the rows of ``table`` that are not
-    significant ('' if there are none): never a 'no difference' without what could be seen."""
+def no_difference(table: pd.DataFrame) -> dict:
+    """The rows of ``table`` that are not significant: how many were tested with a spread, the
+    range of what they could have detected (about half the time, and with ``POWER``), and how
+    many differ by exactly 0 in every seed: never a 'no difference' without what could be seen."""
     quiet = table[~table["significant"]]
     exact = (quiet["std"] == 0) & (quiet["difference"] == 0)
-    parts = []
-    if (~exact).any():
-        q = quiet[~exact]
-        parts.append(f"no difference was detected for {_n(len(q), noun)}{where}, where the test would have called "
-                     f"a difference of {_span(q['detectable'], fmt)} significant (found about half the time; "
-                     f"{_span(q['detectable_80'], fmt)} with {POWER:.0%} power)")
-    if exact.any():
-        parts.append(f"the difference is exactly 0 in every seed for {_n(int(exact.sum()), noun)}{where}")
-    return "; ".join(parts)
+    q = quiet[~exact]
+    return {"tested": len(q), "detectable": span(q["detectable"]), "detectable_80": span(q["detectable_80"]),
+            "exact": int(exact.sum())}
 
 
-def baseline_sentence(family: Family, loss: str) -> str:
-    """Family A of ``loss`` in one paragraph: which variants differ, how much could have
-    been seen, and R4's ranking step against it."""
+def baseline_findings(family: Family, loss: str) -> dict:
+    """Family A of ``loss``: which variants differ, how much could have been seen, and R4's
+    ranking step against it."""
     t = family.table
+    found = {"loss_label": LOSS_LABEL[loss], "m": family.m, "alpha": family.alpha, "power": POWER, "step": R4_STEP}
     if t.empty:
-        return f"With {LOSS_LABEL[loss]}, no variant shares a seed with the baseline: nothing to compare."
+        return {**found, "empty": True}
     sig = t[t["significant"]]
-    text = (f"With {LOSS_LABEL[loss]} (family A, {family.m} tests, Holm at {family.alpha:g}), {len(sig)} of "
-            f"{family.m} comparisons with the baseline are significant")
-    for label, rows in (("better", sig[sig["better"]]), ("worse", sig[~sig["better"]])):
-        if len(rows):
-            text += f"; {label}: " + ", ".join(f"{d} ({METRIC_LABEL[m]} {x:+.4f}, p_Holm = {p:.2g})" for d, m, x, p in
-                                                zip(rows["description"], rows["metric"], rows["difference"],
-                                                    rows["p_holm"]))
+    rows = lambda r: [{"description": d, "metric": METRIC_LABEL[m], "difference": x, "p_holm": p}  # noqa: E731
+                      for d, m, x, p in zip(r["description"], r["metric"], r["difference"], r["p_holm"])]
+    quiet = [(METRIC_LABEL[m], no_difference(t[t["metric"] == m])) for m in METRICS]
     acc = t[t["metric"] == "test_accuracy"]
-    parts = [_no_difference(t[t["metric"] == m], "variant", f" in {METRIC_LABEL[m]}") for m in METRICS]
-    joined = "; ".join(x for x in parts if x)
-    text += f". {joined[:1].upper()}{joined[1:]}." if joined else "."
+    accuracy = None
     if len(acc):
-        below = int((acc["detectable"] <= R4_STEP).sum())
-        smallest = acc["detectable"].min()
-        ratio = f", {smallest / R4_STEP:.1f} times it" if smallest >= R4_STEP else ""
-        text += (f" R4 ranked variants by differences of {R4_STEP:g} in accuracy: {below} of {len(acc)} accuracy "
-                 f"comparisons could have detected a difference that small (the smallest detectable difference is "
-                 f"{smallest:.4f}{ratio}).")
-    return text
+        accuracy = {"tests": len(acc), "below": int((acc["detectable"] <= R4_STEP).sum()),
+                    "smallest": acc["detectable"].min()}
+    return {**found, "empty": False, "significant": len(sig), "better": rows(sig[sig["better"]]),
+            "worse": rows(sig[~sig["better"]]), "quiet": [(m, q) for m, q in quiet if q["tested"] or q["exact"]],
+            "accuracy": accuracy}
 
 
-def losses_sentences(comparison: LossComparison) -> list[str]:
-    """Families B and C in words."""
-    out = []
-    b, c = comparison.paired, comparison.mcnemar
-    if b.m:
-        t = b.table
-        seeds = int(t["seeds"].min())
-        sig = t[t["significant"]]
-        zero = t[(t["std"] == 0) & (t["difference"] == 0)]
-        text = (f"Categorical and sparse categorical cross-entropy, trained from the same {seeds} seeds: the accuracy "
-                f"difference (categorical − sparse, mean over seeds) lies between {t['difference'].min():+.4f} and "
-                f"{t['difference'].max():+.4f} across the {b.m} variants. Family B (paired t, Holm at {b.alpha:g}): "
-                f"{len(sig)} of {b.m} variants significant"
-                + (f" ({', '.join(f'{d} {x:+.4f}' for d, x in zip(sig['description'], sig['difference']))})"
-                   if len(sig) else ""))
-        if len(zero) == b.m:
-            text += "; the difference is exactly 0 in every seed of every variant, so no test is needed to see it."
-        else:
-            rest = _no_difference(t)
-            text += (f"; {rest}." if rest else ".")
-        out.append(text)
-    if c.m:
-        t = c.table
-        sig = t[t["significant"]]
-        per_variant = sig.groupby("description", sort=False).size()
-        text = (f"Family C (McNemar per variant and seed, Holm at {c.alpha:g}): {len(sig)} of {c.m} tests significant"
-                + (" (" + ", ".join(f"{d}: {k} of {int((t['description'] == d).sum())} seeds"
-                                    for d, k in per_variant.items()) + ")" if len(sig) else ""))
-        none = t[t["discordant"] == 0]
-        testable = t[(t["discordant"] > 0) & ~t["significant"]]
-        if len(testable):
-            text += f"; no difference was detected in the other {_n(len(testable), 'test')} with discordant images"
-            seen = testable[testable["detectable"].notna()]
-            never = testable[testable["detectable"].isna()]
-            if len(seen):
-                text += (f"; in {len(seen)} of them the test would have called |b − c| / N = "
-                         f"{_span(seen['detectable'])} significant (given that seed's b + c = "
-                         f"{_span(seen['discordant'], '{:.0f}')} discordant images; found about half the time; "
-                         f"{_span(seen['detectable_80'])} with {POWER:.0%} power)")
-            if len(never):
-                text += (f"; in {len(never)} of them b + c = {_span(never['discordant'], '{:.0f}')} is so small that "
-                         "no split of it could be significant at this level")
-        if len(none):
-            text += (f"; in {len(none)} of {c.m} (variant, seed) pairs the two runs are right and wrong on exactly the "
-                     "same images (b = c = 0): they cannot differ in accuracy at all")
-        out.append(text + ".")
-    return out
+def paired_findings(family: Family) -> dict | None:
+    """Family B: the range of the differences, the significant variants, the others."""
+    if not family.m:
+        return None
+    t = family.table
+    sig = t[t["significant"]]
+    zero = t[(t["std"] == 0) & (t["difference"] == 0)]
+    return {"seeds": int(t["seeds"].min()), "low": t["difference"].min(), "high": t["difference"].max(),
+            "m": family.m, "alpha": family.alpha, "power": POWER,
+            "significant": list(zip(sig["description"], sig["difference"])), "all_zero": len(zero) == family.m,
+            "quiet": no_difference(t)}
 
 
-def conclusion(comparison: LossComparison | None, baseline: dict[str, Family]) -> list[str]:
-    """Plain-words conclusions computed from the numbers (change the numbers, the words change)."""
-    out = []
-    if comparison is not None:
-        out += identity_sentences(comparison.identity)
-        out += losses_sentences(comparison)
-    out += [baseline_sentence(family, loss) for loss, family in baseline.items()]
-    return out
+def mcnemar_findings(family: Family) -> dict | None:
+    """Family C: significant tests per variant, what the others could have detected given
+    their discordant images, and the pairs without any discordant image."""
+    if not family.m:
+        return None
+    t = family.table
+    sig = t[t["significant"]]
+    testable = t[(t["discordant"] > 0) & ~t["significant"]]
+    seen = testable[testable["detectable"].notna()]
+    never = testable[testable["detectable"].isna()]
+    return {"m": family.m, "alpha": family.alpha, "power": POWER, "significant": len(sig),
+            "per_variant": [(d, int(k), int((t["description"] == d).sum()))
+                            for d, k in sig.groupby("description", sort=False).size().items()],
+            "testable": len(testable),
+            "seen": {"tests": len(seen), "detectable": span(seen["detectable"]),
+                     "discordant": span(seen["discordant"]), "detectable_80": span(seen["detectable_80"])},
+            "never": {"tests": len(never), "discordant": span(never["discordant"])},
+            "none": int((t["discordant"] == 0).sum())}

@@ -8,7 +8,7 @@ import pandas as pd
 import seaborn as sns
 
 from pipeline.core.dataset import Dataset
-from pipeline.core.plots import image_grid
+from pipeline.core.shared_figures import image_grid
 from pipeline.exploration import summary
 
 

@@ -1,0 +1,55 @@
+"""The loss sweep's paragraphs (notebooks 04 and 05), rendered from ``templates/*.md.j2`` with
+the numbers of ``families`` and ``runs``: change the numbers, the words change. Markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.core import dataset_words, prose
+from pipeline.core.params.schema import SweepParams
+from pipeline.loss_sweep import families, sweep_tables
+from pipeline.loss_sweep.families import Family, LossComparison
+from pipeline.loss_sweep.runs import SeedSplit
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def statement(family: Family) -> str:
+    """The family, its size and its error control."""
+    return prose.render(TEMPLATES, "statement.md.j2", family=family, power=families.POWER)
+
+
+def identity(comparison: LossComparison) -> str:
+    """What is exactly identical between the two losses' runs, counted, and what it means."""
+    return prose.render(TEMPLATES, "identity.md.j2", identity=families.identity_counts(comparison.identity))
+
+
+def baseline(family: Family, loss: str) -> str:
+    """Family A of ``loss`` in one paragraph."""
+    return prose.render(TEMPLATES, "baseline.md.j2", findings=families.baseline_findings(family, loss))
+
+
+def conclusion(comparison: LossComparison | None, baseline_families: dict[str, Family]) -> str:
+    """Notebook 05's conclusion as a list: identity, families B and C, then family A per loss."""
+    return prose.render(
+        TEMPLATES, "conclusion.md.j2",
+        identity=families.identity_counts(comparison.identity) if comparison is not None else None,
+        paired=families.paired_findings(comparison.paired) if comparison is not None else None,
+        mcnemar=families.mcnemar_findings(comparison.mcnemar) if comparison is not None else None,
+        baseline=[families.baseline_findings(f, loss) for loss, f in baseline_families.items()])
+
+
+def split_policy(splits: list[SeedSplit]) -> str:
+    """The split policy in one paragraph, from ``runs.seed_splits``."""
+    return prose.render(TEMPLATES, "split_policy.md.j2", splits=splits,
+                        shared=all(s.distinct == 1 for s in splits),
+                        unshared=[s.seed for s in splits if s.distinct != 1],
+                        differ=len({s.sha256 for s in splits}) == len(splits))
+
+
+def r4_columns(sweep: SweepParams, dataset: str) -> str:
+    """The columns of ``sweep_tables.r4_table`` on ``dataset``: where R4's numbers are, or why
+    they are left out (R4 measured them on ``sweep.claimed_dataset``)."""
+    same = sweep_tables.claims_apply(sweep, dataset)
+    return prose.render(TEMPLATES, "r4_columns.md.j2", not_judged="" if same else dataset_words.not_judged_all(
+        "R4", sweep.claimed_dataset, dataset))

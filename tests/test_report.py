@@ -1,0 +1,85 @@
+"""The model report's HTML pieces: the claim box, its reasons and the verdict rule, rendered
+from their templates (pipeline/model_report/templates, pipeline/core/templates)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import jinja2
+import pytest
+
+from pipeline.core.params.schema import Claim, VerdictParams
+from pipeline.model_report import evaluation, report
+from tests.test_evaluation import _training
+
+RULE = VerdictParams()
+
+
+def _text(markup: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def test_a_reason_record_gives_its_sentence():
+    r = {"kind": "output sums", "mean": 2.5, "low": 2.25, "high": 2.75, "activation": "sigmoid"}
+    assert report.reason_text(r) == ("The ten outputs do not form a probability distribution: they sum to 2.500 on "
+                                     "average (range 2.250–2.750); the sigmoid output is used with a softmax-style "
+                                     "loss.")
+    dead = {"kind": "dead units", "layer": "hidden_2", "width": 10, "seeds": 3, "outputs": 10, "narrow": True,
+            "died": [{"seed": 1, "dead": 2, "test_accuracy": 0.9}]}
+    assert report.reason_text(dead) == (
+        "Dead ReLU units in the narrowest layer hidden_2 (10 units), never active on any test image, in 1 of 3 seeds: "
+        "seed 1: 2 (test accuracy 0.9000). With only 10 units before the 10 outputs, every dead unit removes one of "
+        "the few directions that reach the output.")
+    assert report.reason_text({**dead, "died": []}) == (
+        "No unit of the narrowest layer hidden_2 (10 units) died in any of our 3 seeds (each one is active on some "
+        "test image).")
+
+
+def test_a_reason_with_a_missing_field_or_an_unknown_kind_fails():
+    with pytest.raises(jinja2.UndefinedError):
+        report.reason_text({"kind": "output sums", "mean": 2.5, "low": 2.25, "high": 2.75})
+    with pytest.raises(jinja2.UndefinedError):
+        report.reason_text({"kind": "a reason nobody wrote"})
+
+
+def test_why_a_check_has_its_outcome():
+    below = evaluation.check_quantity("test accuracy", 0.8874, [0.975, 0.976, 0.977], RULE)
+    assert report.check_text(below) == f"below the interval by {below.beyond:.4g}"
+    assert report.check_text(evaluation.check_quantity("test accuracy", 0.976, [0.975, 0.976, 0.977], RULE)) \
+        == "inside the interval"
+    assert report.check_text(evaluation.check_quantity("test accuracy", 0.98, [0.977, 0.980, 0.983], RULE)) == (
+        "the interval (± 0.0149) is wider than the margin ± 0.01; 5 seeds at this spread would decide")
+
+
+def test_the_claim_box_states_the_rule_from_the_one_template():
+    v = evaluation.judge_claim(Claim(accuracy=0.9781), _training([0.979, 0.981, 0.983]), RULE)
+    text = _text(report.claim_box(v, "R1", 3))
+    assert ("Rule: a claim is consistent when it lies inside the 95 % prediction interval for one new run, "
+            "mean ± t·s·√(1 + 1/n) with t the 0.975 quantile of Student's t with n − 1 degrees of freedom "
+            "(n = 3 seeds: t = 4.303), widened by half a unit of the printed number's last digit; not consistent "
+            "outside it (a faithful reproduction lands outside about 5 % of the time); inconclusive when inside but "
+            "the interval's half-width exceeds the margin (accuracy ± 0.01, loss ± 25 % of the claim).") in text
+    other = VerdictParams(confidence=0.9, accuracy_margin=0.02, loss_margin=0.1)
+    v = evaluation.judge_claim(Claim(accuracy=0.98), _training([0.98]), other)
+    text = _text(report.claim_box(v, "R1", 1))
+    assert "inside the 90 % prediction interval" in text and "(n = 1 seeds: t = undefined)" in text
+    assert "about 10 % of the time" in text and "(accuracy ± 0.02, loss ± 10 % of the claim)" in text
+
+
+def test_the_claim_box_escapes_what_it_is_given():
+    v = evaluation.judge_claim(Claim(accuracy=0.9781), _training([0.979, 0.981, 0.983]), RULE)
+    assert "<b>R1</b>" not in report.claim_box(v, "<b>R1</b>", 3)
+
+
+def test_the_mistakes_and_own_images_paragraphs_follow_the_dataset():
+    from pipeline.core import dataset_words
+
+    mnist, fashion = dataset_words.words("mnist"), dataset_words.words("fashion_mnist")
+    assert "Several are digits that a person would also hesitate over" in report.mistakes_text(mnist)
+    assert "Several are clothing items that a person" in report.mistakes_text(fashion)
+    own = report.own_images_text(mnist)
+    assert "made to look like MNIST" in own and "cropped to the digit, fitted into a $20 \\times 20$ box" in own
+    assert report.own_images_text(fashion) == (
+        "`python -m pipeline predict` prepares images the way MNIST was made, for models trained on MNIST; these "
+        "reports are on Fashion-MNIST, so this section is left out.")
