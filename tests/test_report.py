@@ -83,3 +83,12 @@ def test_the_mistakes_and_own_images_paragraphs_follow_the_dataset():
     assert report.own_images_text(fashion) == (
         "`python -m pipeline predict` prepares images the way MNIST was made, for models trained on MNIST; these "
         "reports are on Fashion-MNIST, so this section is left out.")
+
+
+def test_the_claim_section_says_how_a_claim_is_judged_or_why_it_is_not():
+    t = _training([0.86, 0.87, 0.88])
+    judged = report.claim_section_text(evaluation.judge_claim(Claim(accuracy=0.9781), t, RULE))
+    assert "a verdict by the rule printed in the box" in judged
+    other = report.claim_section_text(evaluation.judge_claim(Claim(accuracy=0.9781), t, RULE, dataset="fashion_mnist"))
+    assert other.startswith("The source printed its numbers for MNIST; these reports are on Fashion-MNIST, so the box")
+    assert "verdict" not in other and "prediction interval" not in other

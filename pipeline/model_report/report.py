@@ -48,6 +48,13 @@ def check_text(check) -> str:
     return " ".join(str(macro(check)).split())
 
 
+def claim_section_text(verdict: Verdict) -> str:
+    """The paragraph above the claim box: how a claim is judged, or why it is not (Markdown)."""
+    return prose.render(TEMPLATES, "claim_section.md.j2", other_dataset=verdict.other_dataset,
+                        claimed_on=dataset_words.words(verdict.claim_dataset),
+                        run_on=dataset_words.words(verdict.run_dataset))
+
+
 def mistakes_text(words: DatasetWords) -> str:
     """The paragraph above the gallery of confident mistakes, in the dataset's words (Markdown)."""
     return prose.render(TEMPLATES, "mistakes.md.j2", words=words)

@@ -251,6 +251,8 @@ def build(root: Path | None = None) -> Path:
     root = root or paths.project_root()
     params = load_params(root / paths.PARAMS_FILE)
     site = paths.site_files(root)
+    claims = [cfg.claimed for cfg in params.models.values() if cfg.claimed.accuracy is not None
+              or cfg.claimed.loss is not None]
     page = environment().get_template("index.html.j2").render(
         reports=collect(root),
         models=model_rows(root, params),
@@ -263,6 +265,8 @@ def build(root: Path | None = None) -> Path:
         params_sha256=fileio.sha256_file(root / paths.PARAMS_FILE)[:12],
         dataset=dataset_words.words(params.data.dataset),
         verdict_label=VERDICT_LABEL,
+        claims_judged=not claims or any(c.dataset == params.data.dataset for c in claims),
+        claims_on=sorted({dataset_words.words(c.dataset).name for c in claims}),
         sweep_claims=params.sweep.claimed_dataset == params.data.dataset,
         sweep_not_judged=dataset_words.not_judged_all("R4", params.sweep.claimed_dataset, params.data.dataset),
         built=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
