@@ -249,3 +249,32 @@ def test_measurements_without_a_match_are_one_line_not_a_table():
     v = evaluation.judge_claim(Claim(accuracy=0.91, loss=35.08), t, RULE)
     assert [c.quantity for c in v.matched] == ["unscaled test accuracy", "unscaled test loss"] and not v.unmatched
     assert "without a match" not in _box_text(v)
+
+
+def test_a_claim_made_on_another_dataset_is_not_judged():
+    t = _training([0.86, 0.87, 0.88], dead=(0, 2, 1))
+    v = evaluation.judge_claim(Claim(accuracy=0.9781, loss=0.07), t, RULE, dataset="fashion_mnist")
+    assert v.verdict == "other dataset" and v.other_dataset and not v.checks and not v.explanations
+    assert v.claimed == (0.9781, 0.07) and (v.claim_dataset, v.run_dataset) == ("mnist", "fashion_mnist")
+    assert any("Dead ReLU" in r for r in _reasons(v))  # measured in this run: still shown
+    record = evaluation.claim_record(v)
+    assert record["dataset"] == {"claim": "mnist", "run": "fashion_mnist", "claimed": [0.9781, 0.07]}
+    assert record["checks"] == {} and record["verdict"] == "other dataset"
+
+
+def test_a_claim_on_its_own_dataset_keeps_the_metrics_file_as_it_was():
+    t = _training([0.97, 0.98, 0.99])
+    same = evaluation.judge_claim(Claim(accuracy=0.98), t, RULE, dataset="mnist")
+    assert same == evaluation.judge_claim(Claim(accuracy=0.98), t, RULE)
+    assert "dataset" not in evaluation.claim_record(same)  # MNIST metrics files unchanged, byte for byte
+    nothing = evaluation.judge_claim(Claim(), t, RULE, dataset="fashion_mnist")
+    assert nothing.verdict == "no claim" and not nothing.other_dataset
+
+
+def test_the_claim_box_of_another_dataset_is_one_line_without_checks():
+    from pipeline.model_report import report
+
+    t = _training([0.86, 0.87, 0.88])
+    html = report.claim_box(evaluation.judge_claim(Claim(accuracy=0.9781), t, RULE, dataset="fashion_mnist"), "R1", 3)
+    assert "not judged (other dataset)" in html and "<table" not in html and "Rule:" not in html
+    assert "R1&#39;s 0.9781 was measured on MNIST; these reports are on Fashion-MNIST, so it is not judged." in html

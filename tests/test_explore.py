@@ -75,3 +75,15 @@ def test_every_figure_draws(small):
     for fig in figures:
         assert fig.axes, "figure has no axes"
         plt.close(fig)
+
+
+def test_the_paragraphs_that_name_what_the_images_show_take_the_datasets_words():
+    from pipeline.core import dataset_words
+
+    mnist, fashion = dataset_words.words("mnist"), dataset_words.words("fashion_mnist")
+    assert explore.sample_grid_text(mnist) == (
+        "The first training images of every class, one class per row. Handwriting varies in slant, thickness and "
+        "style within a class; some digits of different classes look alike (4 and 9, 3 and 5, 7 and 1), which is "
+        "where models will make their mistakes.")
+    assert "clothing items of different classes look alike (shirt," in explore.sample_grid_text(fashion)
+    assert "digit" not in explore.sample_grid_text(fashion).lower()

@@ -120,6 +120,7 @@ def test_html_header_names_parameters_date_and_versions(built_project):
     assert "clean: stage explore&#39;s inputs are as committed" in header or \
         "clean: stage explore's inputs are as committed" in header, header
     assert "Data: mnist: x_train " in header
+    assert "Dataset: <strong>MNIST (digits, handwriting)</strong>" in header  # named on the first screen
     assert 'href="../index.html"' in header
 
 

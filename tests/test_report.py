@@ -70,3 +70,25 @@ def test_the_claim_box_states_the_rule_from_the_one_template():
 def test_the_claim_box_escapes_what_it_is_given():
     v = evaluation.judge_claim(Claim(accuracy=0.9781), _training([0.979, 0.981, 0.983]), RULE)
     assert "<b>R1</b>" not in report.claim_box(v, "<b>R1</b>", 3)
+
+
+def test_the_mistakes_and_own_images_paragraphs_follow_the_dataset():
+    from pipeline.core import dataset_words
+
+    mnist, fashion = dataset_words.words("mnist"), dataset_words.words("fashion_mnist")
+    assert "Several are digits that a person would also hesitate over" in report.mistakes_text(mnist)
+    assert "Several are clothing items that a person" in report.mistakes_text(fashion)
+    own = report.own_images_text(mnist)
+    assert "made to look like MNIST" in own and "cropped to the digit, fitted into a $20 \\times 20$ box" in own
+    assert report.own_images_text(fashion) == (
+        "`python -m pipeline predict` prepares images the way MNIST was made, for models trained on MNIST; these "
+        "reports are on Fashion-MNIST, so this section is left out.")
+
+
+def test_the_claim_section_says_how_a_claim_is_judged_or_why_it_is_not():
+    t = _training([0.86, 0.87, 0.88])
+    judged = report.claim_section_text(evaluation.judge_claim(Claim(accuracy=0.9781), t, RULE))
+    assert "a verdict by the rule printed in the box" in judged
+    other = report.claim_section_text(evaluation.judge_claim(Claim(accuracy=0.9781), t, RULE, dataset="fashion_mnist"))
+    assert other.startswith("The source printed its numbers for MNIST; these reports are on Fashion-MNIST, so the box")
+    assert "verdict" not in other and "prediction interval" not in other

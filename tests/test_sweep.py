@@ -77,6 +77,15 @@ def test_r4_table_has_r4s_columns_and_differences_to_the_baseline(sweep):
     assert row["R4 accuracy"] == "0.979" and t.loc["Baseline", "Accuracy +/-"] == ""
 
 
+def test_r4s_numbers_are_left_out_on_another_dataset(sweep):
+    loss = LOSSES[1]
+    runs = _runs({(loss, v, s): 0.85 for v in ("baseline", "dropout_50") for s in range(3)})
+    assert "R4 accuracy" in sweep_tables.r4_table(runs, sweep, loss, "mnist").columns
+    t = sweep_tables.r4_table(runs, sweep, loss, "fashion_mnist")
+    assert not any(c.startswith("R4") for c in t.columns) and t.columns[-1] == "Accuracy +/-%"
+    assert sweep_tables.claims_apply(sweep, "mnist") and not sweep_tables.claims_apply(sweep, "fashion_mnist")
+
+
 def _sweep_runs(sweep, noise: float = 0.0005, shift: dict[str, float] | None = None, losses=LOSSES):
     """Three seeds of every variant; ``shift`` adds to a variant's accuracy (both losses)."""
     rng = np.random.default_rng(0)

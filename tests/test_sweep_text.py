@@ -27,3 +27,15 @@ def test_a_baseline_record_gives_its_sentence_and_a_missing_field_fails():
         "With sparse CE, no variant shares a seed with the baseline: nothing to compare.")
     with pytest.raises(jinja2.UndefinedError):
         prose.render(sweep_text.TEMPLATES, "baseline.md.j2", findings={**record, "empty": False})
+
+
+def test_the_r4_columns_say_where_r4s_numbers_are_or_why_they_are_left_out():
+    from pipeline.core.params import load_params
+    from tests.conftest import REPO
+
+    sweep = load_params(REPO / "params.yaml").sweep
+    assert sweep_text.r4_columns(sweep, "mnist").endswith(
+        "Ours are the mean ± standard deviation over the seeds; R4's single-run numbers are in the last two columns.")
+    assert sweep_text.r4_columns(sweep, "fashion_mnist").endswith(
+        "over the seeds; R4's printed numbers were measured on MNIST; these reports are on Fashion-MNIST, so they "
+        "are not judged or shown beside ours.")

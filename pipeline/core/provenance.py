@@ -101,6 +101,19 @@ def data_description(root: Path) -> str:
     return f"{name}: " + ", ".join(f"{k} {pins[k][:12]}…" for k in dataset.ARRAY_NAMES)
 
 
+def dataset_heading(root: Path) -> str:
+    """The dataset of ``params.yaml`` as a report's first screen names it (``Fashion-MNIST
+    (clothing items, photographs)``); '' without a valid params.yaml."""
+    from pipeline.core import dataset_words
+    from pipeline.core.params.loading import load_params
+    from pipeline.core.params.messages import ParamsError
+
+    try:
+        return dataset_words.words(load_params(root / "params.yaml").data.dataset).heading
+    except ParamsError:
+        return ""
+
+
 def stage_inputs(root: Path, stage: str) -> tuple[list[str], list[str]]:
     """The code/data paths and the params keys that DVC stage ``stage`` depends on."""
     from dvc.repo import Repo

@@ -185,6 +185,7 @@ class ReportInfo:
     source: provenance.Source
     data: str  # the dataset and its pinned array hashes
     versions: dict
+    dataset: str = ""  # the dataset in readers' words, shown first (``provenance.dataset_heading``)
 
 
 def render_html(nb: nbformat.NotebookNode, info: ReportInfo, *, show_code: bool, other_view: str) -> str:
@@ -435,6 +436,7 @@ def report_info(executed: nbformat.NotebookNode, files: paths.ReportFiles, param
         source=provenance.source(root),
         data=provenance.data_description(root),
         versions=provenance.versions(),
+        dataset=provenance.dataset_heading(root),
     )
 
 

@@ -1,11 +1,23 @@
-"""The numbers that the data-exploration notebook shows (each figure's data lives here)."""
+"""The numbers that the data-exploration notebook shows (each figure's data lives here), and
+its paragraphs that depend on the dataset (``templates/*.md.j2``)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from pipeline.core import prose
 from pipeline.core.dataset import Dataset, scale
+from pipeline.core.dataset_words import DatasetWords
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def sample_grid_text(words: DatasetWords) -> str:
+    """What the sample grid shows, in the dataset's words (Markdown)."""
+    return prose.render(TEMPLATES, "sample_grid.md.j2", words=words)
 
 
 def array_table(ds: Dataset) -> pd.DataFrame:

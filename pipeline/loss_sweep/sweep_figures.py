@@ -12,8 +12,9 @@ from pipeline.core.params.schema import LOSS_LABEL, SweepParams
 from pipeline.loss_sweep.families import Family
 
 
-def accuracy_by_variant(runs: pd.DataFrame, sweep: SweepParams, loss: str) -> plt.Figure:
-    """Each seed's test accuracy (dots), the mean ± std (bar), and R4's printed number (cross)."""
+def accuracy_by_variant(runs: pd.DataFrame, sweep: SweepParams, loss: str, show_claims: bool = True) -> plt.Figure:
+    """Each seed's test accuracy (dots), the mean ± std (bar), and R4's printed number (cross,
+    with ``show_claims``: only on the dataset R4 measured it on)."""
     sub = runs[runs["loss"] == loss]
     names = [n for n in sweep.variants if n in set(sub["variant"])]
     labels = [sweep.variants[n].description for n in names]
@@ -25,7 +26,7 @@ def accuracy_by_variant(runs: pd.DataFrame, sweep: SweepParams, loss: str) -> pl
         sd = acc.std(ddof=1) if len(acc) > 1 else 0.0
         ax.errorbar(acc.mean(), i, xerr=sd, fmt="o", color="tab:blue", ms=8, capsize=4, zorder=4,
                     label="mean ± std" if i == 0 else None)
-        claim = sweep.claimed.get(loss, {}).get(name)
+        claim = sweep.claimed.get(loss, {}).get(name) if show_claims else None
         if claim is not None:
             ax.scatter(claim[1], i, marker="x", s=70, color="tab:red", zorder=5, label="R4 printed" if i == 0 else None)
     ax.set_yticks(range(len(names)), labels)

@@ -42,9 +42,15 @@ def _pct(diff: float, base: float) -> str:
     return f"{100 * diff / base:+.1f}%" if base else ""
 
 
-def r4_table(runs: pd.DataFrame, sweep: SweepParams, loss: str) -> pd.DataFrame:
+def claims_apply(sweep: SweepParams, dataset: str | None) -> bool:
+    """R4's printed numbers stand beside ours only on the dataset R4 measured them on
+    (``sweep.claimed_dataset``); None: the claims' own."""
+    return dataset is None or dataset == sweep.claimed_dataset
+
+
+def r4_table(runs: pd.DataFrame, sweep: SweepParams, loss: str, dataset: str | None = None) -> pd.DataFrame:
     """R4's table with our numbers: mean ± std over seeds, differences against the baseline row,
-    and R4's printed loss and accuracy beside ours."""
+    and R4's printed loss and accuracy beside ours (left out on another dataset than R4's)."""
     base_name = next(iter(sweep.variants))
     g = runs[runs["loss"] == loss].groupby("variant", sort=False)
     cols = ["test_loss", "test_accuracy"]
@@ -69,7 +75,8 @@ def r4_table(runs: pd.DataFrame, sweep: SweepParams, loss: str) -> pd.DataFrame:
             "R4 loss": "" if claim is None else f"{claim[0]:.3f}",
             "R4 accuracy": "" if claim is None else f"{claim[1]:.3f}",
         })
-    return pd.DataFrame(rows).set_index("Description")
+    table = pd.DataFrame(rows).set_index("Description")
+    return table if claims_apply(sweep, dataset) else table.drop(columns=["R4 loss", "R4 accuracy"])
 
 
 # --------------------------------------------------------------------------- for readers

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.core import prose
-from pipeline.loss_sweep import families
+from pipeline.core import dataset_words, prose
+from pipeline.core.params.schema import SweepParams
+from pipeline.loss_sweep import families, sweep_tables
 from pipeline.loss_sweep.families import Family, LossComparison
 from pipeline.loss_sweep.runs import SeedSplit
 
@@ -44,3 +45,11 @@ def split_policy(splits: list[SeedSplit]) -> str:
                         shared=all(s.distinct == 1 for s in splits),
                         unshared=[s.seed for s in splits if s.distinct != 1],
                         differ=len({s.sha256 for s in splits}) == len(splits))
+
+
+def r4_columns(sweep: SweepParams, dataset: str) -> str:
+    """The columns of ``sweep_tables.r4_table`` on ``dataset``: where R4's numbers are, or why
+    they are left out (R4 measured them on ``sweep.claimed_dataset``)."""
+    same = sweep_tables.claims_apply(sweep, dataset)
+    return prose.render(TEMPLATES, "r4_columns.md.j2", not_judged="" if same else dataset_words.not_judged_all(
+        "R4", sweep.claimed_dataset, dataset))

@@ -249,6 +249,14 @@ class Verdict:
     run_protocol: str  # this run's (``validation``)
     run_protocol_text: str
     rule: VerdictParams
+    claimed: tuple[float, ...] = ()  # the printed numbers (accuracy, then loss)
+    claim_dataset: str = "mnist"  # where the source measured them (``claimed.dataset``)
+    run_dataset: str = "mnist"  # where this run measured ours
+
+    @property
+    def other_dataset(self) -> bool:
+        """A printed number made on another dataset than this run's: it is not judged (no checks)."""
+        return bool(self.claimed) and self.claim_dataset != self.run_dataset
 
     @property
     def judged_here(self) -> bool:
@@ -272,7 +280,7 @@ def _measurement(c: ClaimCheck) -> str:
     return c.quantity.split()[0]
 
 
-def judge_claim(claim: Claim, fits, rule: VerdictParams) -> Verdict:
+def judge_claim(claim: Claim, fits, rule: VerdictParams, dataset: str | None = None) -> Verdict:
     """Compare the source's printed numbers with ours by ``rule``; explain differences with measurements.
 
     The verdict belongs to a run with the source's protocol (``claim.protocol`` equal to the
@@ -281,8 +289,20 @@ def judge_claim(claim: Claim, fits, rule: VerdictParams) -> Verdict:
     a claim inside the interval of our training accuracy (tried when a claimed accuracy above ours
     is not consistent), or of our numbers on unscaled test pixels (tried, for both printed
     numbers, when the printed loss is not consistent); dead ReLU units where some died; outputs that do not sum to 1; a test-set validation.
+
+    ``dataset`` is the dataset this run measured on (None: the claim's). A claim made on
+    another dataset is not judged: no checks, verdict ``other dataset``; only the
+    measurements of this run remain as reasons.
     """
     checks, explanations, reasons = [], [], []
+    printed = tuple(x for x in (claim.accuracy, claim.loss) if x is not None)
+    run_dataset = dataset or claim.dataset
+    if printed and run_dataset != claim.dataset:
+        reasons += dead_unit_reasons(fits) + output_sum_reasons(fits)
+        return Verdict(verdict="other dataset", outcome="not judged", checks=[], explanations=[], reasons=reasons,
+                       source_note=claim.note, protocol=claim.protocol, run_protocol=fits.validation_on,
+                       run_protocol_text=protocol_text(fits.validation_on, fits.n_fit, fits.n_val), rule=rule,
+                       claimed=printed, claim_dataset=claim.dataset, run_dataset=run_dataset)
     if claim.accuracy is not None:
         checks.append(check_quantity("test accuracy", claim.accuracy, [r.test_accuracy for r in fits.runs], rule))
     if claim.loss is not None:
@@ -304,7 +324,8 @@ def judge_claim(claim: Claim, fits, rule: VerdictParams) -> Verdict:
     verdict = outcome if not checks or claim.protocol == fits.validation_on else "other protocol"
     return Verdict(verdict=verdict, outcome=outcome, checks=checks, explanations=explanations, reasons=reasons,
                    source_note=claim.note, protocol=claim.protocol, run_protocol=fits.validation_on,
-                   run_protocol_text=protocol_text(fits.validation_on, fits.n_fit, fits.n_val), rule=rule)
+                   run_protocol_text=protocol_text(fits.validation_on, fits.n_fit, fits.n_val), rule=rule,
+                   claimed=printed, claim_dataset=claim.dataset, run_dataset=run_dataset)
 
 
 def check_record(c: ClaimCheck) -> dict:
@@ -317,11 +338,14 @@ def check_record(c: ClaimCheck) -> dict:
 def claim_record(v: Verdict) -> dict:
     """The claim part of the metrics file."""
     key = lambda c: QUANTITY_FIELD[c.quantity]  # noqa: E731
-    return {"verdict": v.verdict, "outcome": v.outcome,
-            "protocol": {"source": v.protocol, "run": v.run_protocol, "run_text": v.run_protocol_text},
-            "rule": v.rule.model_dump(),
-            "checks": {key(c): check_record(c) for c in v.checks},
-            "explanations": {key(c): check_record(c) for c in v.explanations}}
+    record = {"verdict": v.verdict, "outcome": v.outcome,
+              "protocol": {"source": v.protocol, "run": v.run_protocol, "run_text": v.run_protocol_text},
+              "rule": v.rule.model_dump(),
+              "checks": {key(c): check_record(c) for c in v.checks},
+              "explanations": {key(c): check_record(c) for c in v.explanations}}
+    if v.other_dataset:  # only then: a claim judged on its own dataset keeps the file as it was
+        record["dataset"] = {"claim": v.claim_dataset, "run": v.run_dataset, "claimed": list(v.claimed)}
+    return record
 
 
 # --------------------------------------------------------------------------- files DVC tracks

@@ -7,7 +7,8 @@ from pathlib import Path
 import keras
 import pandas as pd
 
-from pipeline.core import prose
+from pipeline.core import dataset_words, prose
+from pipeline.core.dataset_words import VERDICT_LABEL, DatasetWords
 from pipeline.core.params.schema import ModelConfig, VerdictParams
 from pipeline.core.seed_stats import t_quantile
 from pipeline.model_report.evaluation import Verdict, source_protocol_text
@@ -16,7 +17,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 _COLOURS = {"consistent": ("#15803d", "#f0fdf4", "holds"), "not consistent": ("#b91c1c", "#fef2f2", "fails"),
             "inconclusive": ("#b45309", "#fffbeb", "open"), "other protocol": ("#1d4ed8", "#eff6ff", "other"),
-            "no claim": ("#475569", "#f8fafc", "none")}
+            "no claim": ("#475569", "#f8fafc", "none"), "other dataset": ("#475569", "#f8fafc", "other-dataset")}
 
 
 def rule_quantile(rule: VerdictParams, n: int) -> float | None:
@@ -27,8 +28,11 @@ def rule_quantile(rule: VerdictParams, n: int) -> float | None:
 def claim_box(verdict: Verdict, source: str, repeats: int) -> str:
     """The claimed-vs-measured box (HTML); the rule's words are ``core/templates/verdict_rule.html.j2``."""
     colour, background, css = _COLOURS[verdict.verdict]
+    other_dataset = (dataset_words.not_judged(source, verdict.claimed, verdict.claim_dataset, verdict.run_dataset) + "."
+                     if verdict.other_dataset else "")
     return prose.render(TEMPLATES, "claim_box.html.j2",
                         v=verdict, source=source, repeats=repeats, colour=colour, background=background, css=css,
+                        label=VERDICT_LABEL.get(verdict.verdict, verdict.verdict), other_dataset=other_dataset,
                         source_protocol=source_protocol_text(verdict.protocol), t=rule_quantile(verdict.rule, repeats))
 
 
@@ -42,6 +46,23 @@ def check_text(check) -> str:
     """Why a check has its outcome (``evaluation.ClaimCheck``), as the claim box says it."""
     macro = prose.environment(TEMPLATES).get_template("reasons.html.j2").module.why
     return " ".join(str(macro(check)).split())
+
+
+def claim_section_text(verdict: Verdict) -> str:
+    """The paragraph above the claim box: how a claim is judged, or why it is not (Markdown)."""
+    return prose.render(TEMPLATES, "claim_section.md.j2", other_dataset=verdict.other_dataset,
+                        claimed_on=dataset_words.words(verdict.claim_dataset),
+                        run_on=dataset_words.words(verdict.run_dataset))
+
+
+def mistakes_text(words: DatasetWords) -> str:
+    """The paragraph above the gallery of confident mistakes, in the dataset's words (Markdown)."""
+    return prose.render(TEMPLATES, "mistakes.md.j2", words=words)
+
+
+def own_images_text(words: DatasetWords) -> str:
+    """'Your own images': what ``predict`` does, or why the section is left out (Markdown)."""
+    return prose.render(TEMPLATES, "own_images.md.j2", words=words)
 
 
 def warning_box(text: str) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 import jinja2
 import nbformat
 
-from pipeline.core import fileio, paths, prose, provenance, runner
+from pipeline.core import dataset_words, fileio, paths, prose, provenance, runner
+from pipeline.core.dataset_words import VERDICT_LABEL
 from pipeline.core.params.loading import load_params
 from pipeline.core.params.schema import LOSS_LABEL, Params
 from pipeline.core.seed_stats import fmt_pm
@@ -77,6 +78,7 @@ class ModelRow:
     epochs: int
     protocol: str  # how this run used the data, in words
     claimed_accuracy: float | None
+    claimed_on: str  # the claim's dataset where it is not the reports' ("MNIST"), else ""
     accuracy: str  # "97.81 ± 0.12 %" or "" if not run yet
     accuracy_mean: float | None
     repeats: int
@@ -94,10 +96,13 @@ def _check_line(quantity: str, c: dict) -> str:
     return f"{name} {c['claimed']:g} vs interval {low:.4g}–{high:.4g}: {c['outcome']}"
 
 
-def _checks(claim: dict) -> list[str]:
+def _checks(claim: dict, source: str) -> list[str]:
     lines = [_check_line(q, c) for q, c in claim.get("checks", {}).items()]
     if claim.get("verdict") == "other protocol":
         lines.append(f"the source's protocol differs (judged in its {claim['protocol']['source']}-validated report)")
+    if claim.get("verdict") == "other dataset":
+        d = claim["dataset"]
+        lines.append(dataset_words.not_judged(source, d["claimed"], d["claim"], d["run"]))
     return lines
 
 
@@ -150,11 +155,13 @@ def model_rows(root: Path, params: Params) -> list[ModelRow]:
             epochs=cfg.epochs,
             protocol=m["claim"]["protocol"]["run_text"] if m else "",
             claimed_accuracy=cfg.claimed.accuracy,
+            claimed_on=(dataset_words.words(cfg.claimed.dataset).name
+                        if cfg.claimed.dataset != params.data.dataset else ""),
             accuracy=_pct(acc),
             accuracy_mean=acc["mean"] if acc else None,
             repeats=m["repeats"] if m else cfg.repeats,
             verdict=m["claim"]["verdict"] if m else "not run",
-            checks=_checks(m["claim"]) if m else [],
+            checks=_checks(m["claim"], cfg.source) if m else [],
             html=_link(files.report.html, reports) if files.report.html.is_file() else "",
         ))
     return rows
@@ -213,12 +220,13 @@ def sweep_rows(root: Path, params: Params) -> tuple[list[str], list[SweepRow]]:
     if not any(found.values()):
         return [], []
     rows = []
+    same_dataset = params.sweep.claimed_dataset == params.data.dataset  # R4's numbers are shown only beside the same data
     for name, v in params.sweep.variants.items():
         cells, claimed = [], []
         for loss in losses:
             acc = ((found[loss] or {}).get("variants", {}).get(name) or {}).get("test_accuracy")
             cells.append(_pct(acc))
-            c = params.sweep.claimed.get(loss, {}).get(name)
+            c = params.sweep.claimed.get(loss, {}).get(name) if same_dataset else None
             claimed.append(f"{100 * c[1]:.1f} %" if c else "")
         rows.append(SweepRow(v.description, cells, claimed))
     return losses, rows
@@ -243,6 +251,8 @@ def build(root: Path | None = None) -> Path:
     root = root or paths.project_root()
     params = load_params(root / paths.PARAMS_FILE)
     site = paths.site_files(root)
+    claims = [cfg.claimed for cfg in params.models.values() if cfg.claimed.accuracy is not None
+              or cfg.claimed.loss is not None]
     page = environment().get_template("index.html.j2").render(
         reports=collect(root),
         models=model_rows(root, params),
@@ -253,7 +263,12 @@ def build(root: Path | None = None) -> Path:
         dvc_plots=_link(site.dvc_plots_page, site.index.parent) if site.dvc_plots_page.is_file() else "",
         test_images=test_images(root, params),
         params_sha256=fileio.sha256_file(root / paths.PARAMS_FILE)[:12],
-        dataset=params.data.dataset,
+        dataset=dataset_words.words(params.data.dataset),
+        verdict_label=VERDICT_LABEL,
+        claims_judged=not claims or any(c.dataset == params.data.dataset for c in claims),
+        claims_on=sorted({dataset_words.words(c.dataset).name for c in claims}),
+        sweep_claims=params.sweep.claimed_dataset == params.data.dataset,
+        sweep_not_judged=dataset_words.not_judged_all("R4", params.sweep.claimed_dataset, params.data.dataset),
         built=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         source=provenance.source(root),
         data=provenance.data_description(root),

@@ -70,10 +70,15 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
+DatasetName = Literal["mnist", "fashion_mnist"]  # the keys of core/dataset.py's DATASETS (a test checks)
+CLAIMS_DATASET_DESCRIPTION = ("the dataset the source measured its numbers on (all five sources used MNIST); "
+                              "a claim is judged only on reports of that dataset")
+
+
 class DataParams(_Section):
     """``data``: which dataset the data stage prepares."""
 
-    dataset: Literal["mnist", "fashion_mnist"] = "mnist"
+    dataset: DatasetName = "mnist"
 
 
 class ExploreParams(_Section):
@@ -96,6 +101,7 @@ class Claim(_Section):
         "how the source validated: split = on held-out training images, test = fitted on every "
         "training image and validated on the test set; the claim is judged only by a configuration "
         "with the same `validation`, the others show it for reference"))
+    dataset: DatasetName = Field("mnist", description=CLAIMS_DATASET_DESCRIPTION)
 
 
 class VerdictParams(_Section):
@@ -218,6 +224,7 @@ class SweepParams(_Section):
     variants: dict[ConfigName, Variant] = Field(min_length=1, max_length=1000, description=(
         "the first is the baseline; at most 1,000: each trains once per seed and loss"))
     claimed: dict[Loss, dict[str, LossAccuracy]] = {}
+    claimed_dataset: DatasetName = Field("mnist", description=CLAIMS_DATASET_DESCRIPTION)
 
     @field_validator("seeds", "losses")
     @classmethod
