@@ -92,3 +92,20 @@ def test_the_claim_section_says_how_a_claim_is_judged_or_why_it_is_not():
     other = report.claim_section_text(evaluation.judge_claim(Claim(accuracy=0.9781), t, RULE, dataset="fashion_mnist"))
     assert other.startswith("The source printed its numbers for MNIST; these reports are on Fashion-MNIST, so the box")
     assert "verdict" not in other and "prediction interval" not in other
+
+
+def test_the_report_heading_data_line_and_headline_come_from_templates():
+    from pipeline.core.params import load_params
+    from tests.conftest import REPO
+
+    cfg = load_params(REPO / "params.yaml").models["baseline_faithful"]
+    heading = report.heading_text(cfg)
+    assert heading.startswith(f"## {cfg.title}\n\n") and " ".join(cfg.description.split()) in heading
+    assert "validates on the TEST set" in _text(report.test_validation_warning())
+    assert report.data_text("MNIST", True, 54_000, 6_000, 10_000) == (
+        "MNIST: 54,000 images to fit, 6,000 to validate (a new split for each seed), 10,000 test images used once "
+        "at the end")
+    assert report.data_text("MNIST", False, 60_000, 6_000, 10_000) == (
+        "MNIST: 60,000 images to fit, validated on the 10,000 TEST images")
+    assert report.test_summary_text("97.9 ± 0.1 %", "0.07 ± 0.01", 10) == (
+        "**Test accuracy 97.9 ± 0.1 %**, test loss 0.07 ± 0.01 (mean ± std over 10 seeds).")

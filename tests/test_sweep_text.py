@@ -39,3 +39,17 @@ def test_the_r4_columns_say_where_r4s_numbers_are_or_why_they_are_left_out():
     assert sweep_text.r4_columns(sweep, "fashion_mnist").endswith(
         "over the seeds; R4's printed numbers were measured on MNIST; these reports are on Fashion-MNIST, so they "
         "are not judged or shown beside ours.")
+
+
+def test_the_sweep_heading_and_the_single_loss_note_come_from_templates():
+    from pipeline.core.params import load_params
+    from tests.conftest import REPO
+
+    sweep = load_params(REPO / "params.yaml").sweep
+    seeds = ", ".join(map(str, sweep.seeds))
+    assert sweep_text.heading(sweep, "categorical_crossentropy") == (
+        f"## categorical CE (one-hot labels)\n\n{len(sweep.variants)} variants × {len(sweep.seeds)} seeds ({seeds}), "
+        f"adam, 20 epochs at batch 512, 10% of the training images held out for validation.")
+    one = sweep.model_copy(update={"losses": ["sparse_categorical_crossentropy"]})
+    assert sweep_text.single_loss(one).startswith(
+        "**Nothing to compare:** this sweep trained with one loss only, sparse categorical CE (integer labels).")

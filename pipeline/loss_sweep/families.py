@@ -166,13 +166,6 @@ def loss_pair(sweep: SweepParams) -> tuple[str, str]:
     return a, b
 
 
-def single_loss_note(sweep: SweepParams) -> str:
-    """What the comparison says when the sweep trained one loss only."""
-    return (f"**Nothing to compare:** this sweep trained with one loss only, {LOSS_LABEL[sweep.losses[0]]}. "
-            f"The sections below need the runs of both losses; list both under the sweep's `losses` in "
-            f"params.yaml to fill them.")
-
-
 def _shared_seeds(runs: pd.DataFrame, variant: str, losses: tuple[str, str]) -> list[int]:
     mine = runs[runs["variant"] == variant]
     seeds = [set(mine.loc[mine["loss"] == loss, "seed"].astype(int)) for loss in losses]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core import dataset_words, prose
-from pipeline.core.params.schema import SweepParams
+from pipeline.core.params.schema import LOSS_LABEL, SweepParams
 from pipeline.loss_sweep import families, sweep_tables
 from pipeline.loss_sweep.families import Family, LossComparison
 from pipeline.loss_sweep.runs import SeedSplit
@@ -53,3 +53,13 @@ def r4_columns(sweep: SweepParams, dataset: str) -> str:
     same = sweep_tables.claims_apply(sweep, dataset)
     return prose.render(TEMPLATES, "r4_columns.md.j2", not_judged="" if same else dataset_words.not_judged_all(
         "R4", sweep.claimed_dataset, dataset))
+
+
+def heading(sweep: SweepParams, loss: str) -> str:
+    """The sweep report's heading: the loss, the variants, seeds and shared settings."""
+    return prose.render(TEMPLATES, "heading.md.j2", sweep=sweep, loss_label=LOSS_LABEL[loss])
+
+
+def single_loss(sweep: SweepParams) -> str:
+    """What the comparison says when the sweep trained one loss only."""
+    return prose.render(TEMPLATES, "single_loss.md.j2", loss_label=LOSS_LABEL[sweep.losses[0]])

@@ -69,6 +69,26 @@ def warning_box(text: str) -> str:
     return prose.render(TEMPLATES, "warning_box.html.j2", text=text)
 
 
+def heading_text(cfg: ModelConfig) -> str:
+    """The report's heading: the configuration's title and description (Markdown)."""
+    return prose.render(TEMPLATES, "heading.md.j2", cfg=cfg)
+
+
+def test_validation_warning() -> str:
+    """The warning box of a configuration validated on the test set (HTML)."""
+    return warning_box(prose.render(TEMPLATES, "test_validation.md.j2"))
+
+
+def data_text(title: str, split: bool, fit: int, val: int, test: int) -> str:
+    """How many images are fitted, validated and tested on (Markdown)."""
+    return prose.render(TEMPLATES, "data_split.md.j2", title=title, split=split, fit=fit, val=val, test=test)
+
+
+def test_summary_text(accuracy: str, loss: str, n: int) -> str:
+    """The headline test result: accuracy and loss as mean ± std over ``n`` seeds (Markdown)."""
+    return prose.render(TEMPLATES, "test_summary.md.j2", accuracy=accuracy, loss=loss, n=n)
+
+
 def config_table(cfg: ModelConfig) -> pd.DataFrame:
     """The configuration as a two-column table, in the order a reader needs it."""
     rows = {
