@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from pipeline.core import dataset, shared_figures
+from pipeline.core import dataset, dataset_words, shared_figures
 from pipeline.exploration import data_figures
 from pipeline.exploration import summary as explore
 
@@ -69,7 +69,7 @@ def test_every_figure_draws(small):
         data_figures.class_counts(explore.class_counts(small)),
         data_figures.sample_grid(small, per_class=3),
         data_figures.mean_images(small),
-        data_figures.pixel_histogram(small),
+        data_figures.pixel_histogram(explore.pixel_histogram(small.x_train), dataset_words.words("mnist")),
         data_figures.pca_scatter(coords, small.y_train[:100], small.class_names, ratio),
     ]
     for fig in figures:
@@ -87,3 +87,18 @@ def test_the_paragraphs_that_name_what_the_images_show_take_the_datasets_words()
         "where models will make their mistakes.")
     assert "clothing items of different classes look alike (shirt," in explore.sample_grid_text(fashion)
     assert "digit" not in explore.sample_grid_text(fashion).lower()
+
+
+def test_the_histogram_paragraph_is_computed_from_the_counts_in_the_datasets_words():
+    counts = np.zeros(256, dtype=np.int64)
+    counts[0], counts[100], counts[255] = 700, 100, 200
+    mnist, fashion = dataset_words.words("mnist"), dataset_words.words("fashion_mnist")
+    text = explore.histogram_text(counts, mnist)
+    assert text.startswith("70.0% of the training pixels are background (0), 20.0% lie near the top of the scale "
+                           "(250 to 255) and 10.0% in between (1 to 249).")
+    assert "show the ink on a linear scale" in text
+    assert "the item" in explore.histogram_text(counts, fashion) and "ink" not in explore.histogram_text(counts, fashion)
+    for words in (mnist, fashion):
+        assert words.brightest in explore.pixel_scale_text(words)
+        assert f"where {words.foreground} of that class" in explore.class_means_text(words)
+    assert "ink" not in explore.pixel_scale_text(fashion) + explore.class_means_text(fashion)

@@ -90,6 +90,8 @@ def test_no_reader_view_speaks_of_digits(fashion_site):
     for page in reader_pages(fashion_site):
         text = visible_text(page).lower()
         assert "digit" not in text and "handwrit" not in text, (page.name, text[max(0, text.find("digit") - 200):][:400])
+        pen = re.search(r"\b(ink|strokes?)\b", text)  # the words of handwriting, not of photographs
+        assert pen is None, (page.name, text[max(0, pen.start() - 200):][:400] if pen else "")
     report = visible_text(fashion_site / f"reports/html/02_model_report_{MODEL}.html")
     assert "these reports are on Fashion-MNIST, so this section is left out" in report  # "Your own images"
     assert "clothing items that a person would also hesitate over" in report

@@ -29,6 +29,8 @@ class DatasetWords:
     medium: str  # where the images come from: "handwriting", "photographs"
     variation: str  # how images of one class differ (a clause that starts a sentence)
     look_alike: str  # classes that are easily confused, in the class names' words
+    foreground: str  # what the non-zero pixels are: "the ink", "the item"
+    brightest: str  # what a pixel of 255 is: "full ink", "brightest part of the item"
     predict_applies: bool  # `python -m pipeline predict` prepares images the way this dataset was made
 
     @property
@@ -42,12 +44,14 @@ WORDS: dict[str, DatasetWords] = {
         name="MNIST", item="digit", items="digits", medium="handwriting",
         variation="Handwriting varies in slant, thickness and style within a class",
         look_alike="4 and 9, 3 and 5, 7 and 1",
+        foreground="the ink", brightest="full ink",
         predict_applies=True,
     ),
     "fashion_mnist": DatasetWords(
         name="Fashion-MNIST", item="clothing item", items="clothing items", medium="photographs",
         variation="The photographs vary in cut, pattern and shading within a class",
         look_alike="shirt, T-shirt/top, pullover and coat; sandal, sneaker and ankle boot",
+        foreground="the item", brightest="brightest part of the item",
         predict_applies=False,
     ),
 }

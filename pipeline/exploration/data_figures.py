@@ -8,6 +8,7 @@ import pandas as pd
 import seaborn as sns
 
 from pipeline.core.dataset import Dataset
+from pipeline.core.dataset_words import DatasetWords
 from pipeline.core.shared_figures import image_grid
 from pipeline.exploration import summary
 
@@ -46,9 +47,9 @@ def mean_images(ds: Dataset) -> plt.Figure:
     return fig
 
 
-def pixel_histogram(ds: Dataset) -> plt.Figure:
-    """Histogram of all training pixel values: every value (log scale), and ink only (> 0)."""
-    counts = summary.pixel_histogram(ds.x_train)
+def pixel_histogram(counts: np.ndarray, words: DatasetWords) -> plt.Figure:
+    """Histogram of the training pixels per value (``summary.pixel_histogram``): every value
+    (log scale), and the foreground only (> 0), labelled in the dataset's words."""
     zero_share = 100 * counts[0] / max(counts.sum(), 1)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
     axes[0].stairs(counts, np.arange(257) - 0.5, fill=True, color="tab:blue")
@@ -57,9 +58,9 @@ def pixel_histogram(ds: Dataset) -> plt.Figure:
     axes[0].set_title(f"all values ({zero_share:.1f}% of pixels are 0)")
     axes[1].stairs(counts[1:], np.arange(1, 257) - 0.5, fill=True, color="tab:orange")
     axes[1].set_ylabel("pixels")
-    axes[1].set_title("ink only (values 1–255), linear scale")
+    axes[1].set_title(f"{words.foreground} only (values 1–255), linear scale")
     for ax in axes:
-        ax.set_xlabel("pixel value (0 = background, 255 = full ink)")
+        ax.set_xlabel(f"pixel value (0 = background, 255 = {words.brightest})")
     fig.tight_layout()
     return fig
 

@@ -20,6 +20,24 @@ def sample_grid_text(words: DatasetWords) -> str:
     return prose.render(TEMPLATES, "sample_grid.md.j2", words=words)
 
 
+def pixel_scale_text(words: DatasetWords) -> str:
+    """What the raw pixel values mean, in the dataset's words (Markdown)."""
+    return prose.render(TEMPLATES, "pixel_scale.md.j2", words=words)
+
+
+def class_means_text(words: DatasetWords) -> str:
+    """What the mean image of a class shows (Markdown)."""
+    return prose.render(TEMPLATES, "class_means.md.j2", words=words)
+
+
+def histogram_text(counts: np.ndarray, words: DatasetWords) -> str:
+    """What the pixel histogram shows, from its counts (``pixel_histogram``): the share of
+    background, of values near the top of the scale and of values in between (Markdown)."""
+    total = max(int(counts.sum()), 1)
+    return prose.render(TEMPLATES, "histogram.md.j2", words=words, zero=counts[0] / total,
+                        top=counts[250:].sum() / total, middle=counts[1:250].sum() / total)
+
+
 def array_table(ds: Dataset) -> pd.DataFrame:
     """Shape, dtype and value range of the four arrays."""
     rows = []
