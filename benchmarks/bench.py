@@ -213,7 +213,7 @@ def part_machine(lines: list[str], state: dict) -> None:
 
 def part_params(lines: list[str], state: dict) -> None:
     """Seconds ``load_params`` takes to refuse each bad file of the fault suite; the slowest three."""
-    from pipeline.core.params import ParamsError, load_params
+    from pipeline.core.params import load_params
     from tests import test_params_faults as faults
 
     seconds = {}
@@ -460,7 +460,8 @@ def part_executor(lines: list[str], state: dict, variants: int = 2, seeds: int =
     n = one["runs"]
     per_run = one["seconds"] / n  # one worker: a run's whole cost, one after another
     overhead = max(ray["seconds"] - math.ceil(n / 2) * max(ray["fit_seconds"]), 0.0) / n
-    full = 2 * len(_sweep_variants()) * len(_sweep_seeds())
+    sweep = _sweep()
+    full = len(sweep.losses) * len(sweep.variants) * len(sweep.seeds)
     # seconds per round of w runs side by side: measured here for 1 and 2 workers; for a cluster,
     # w one-CPU workers each as fast as one worker alone here, plus Ray's cost per task
     per_round = {1: per_run, 2: two["seconds"] / math.ceil(n / 2)}
@@ -485,16 +486,11 @@ def part_executor(lines: list[str], state: dict, variants: int = 2, seeds: int =
               "independent, so the time falls with the workers until one round of runs is left)", ""]
 
 
-def _sweep_variants() -> list[str]:
-    from pipeline.core.params import ParamsError, load_params
+def _sweep():
+    """The ``sweep`` section of params.yaml."""
+    from pipeline.core.params import load_params
 
-    return list(load_params(ROOT / "params.yaml").sweep.variants)
-
-
-def _sweep_seeds() -> list[int]:
-    from pipeline.core.params import ParamsError, load_params
-
-    return list(load_params(ROOT / "params.yaml").sweep.seeds)
+    return load_params(ROOT / "params.yaml").sweep
 
 
 def main(argv: list[str] | None = None) -> int:

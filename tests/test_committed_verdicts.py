@@ -27,7 +27,6 @@ from scipy import stats
 
 from pipeline.core import paths
 from pipeline.core.params import load_params
-from pipeline.model_report import evaluation
 from tests.conftest import REPO
 
 PARAMS = load_params(REPO / "params.yaml")

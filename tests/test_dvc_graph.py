@@ -254,7 +254,7 @@ def test_every_file_the_pipeline_wrote_is_a_declared_out(built_project):
                if p.is_file() and p.name != ".gitignore"
                and (p.relative_to(root).as_posix() not in tracked or p.relative_to(root).as_posix() in changed)]
     # the sweep's own run cache is read and written by its stages but is no output (paths.py)
-    own_caches = [paths.sweep_files(loss, root).cache.relative_to(root) for loss in config.LOSSES]
+    own_caches = [paths.sweep_files(loss, root).cache.relative_to(root) for loss in load_params(root / "params.yaml").sweep.losses]
     strays = [str(p) for p in written if not _covered(p, outs) and not _covered(p, own_caches)]
     assert written and not strays, f"written by the pipeline but no stage's out: {strays}"
 
