@@ -159,8 +159,8 @@ def test_sigkill_during_training_then_dvc_repro_gives_the_clean_metrics(built_pr
 
     status = run([bin_path("dvc"), "status", "model@baseline"], cwd=root)
     assert "changed" in status.stdout or "deleted" in status.stdout, status.stdout
-    # --no-run-cache: train again (the run-cache would restore the stage's outputs instead)
-    proc = run([bin_path("dvc"), "repro", "--no-run-cache"], cwd=root)
+    # forced: train again (DVC would otherwise restore the killed stage's outputs from its cache)
+    proc = run([bin_path("dvc"), "repro", "--force", "--single-item", "model@baseline"], cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Running stage 'model@baseline'" in proc.stdout
     assert metrics.read_bytes() == clean
