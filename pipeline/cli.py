@@ -286,6 +286,9 @@ def cmd_remote(args: argparse.Namespace) -> int:
         pull = state.reachable
     if not args.repro:
         return 0
+    if not pull:  # one line per stage that will run, before DVC's own output
+        for stage in remotes.stages_to_run(root):
+            print(f"  {stage}: runs here")
     sys.stdout.flush()
     dvc = str(Path(sys.executable).parent / "dvc")
     os.execv(dvc, [dvc, "repro", *(["--pull"] if pull else [])])

@@ -88,6 +88,7 @@ def test_an_unreachable_remote_trains_here_and_says_so_in_one_line(tmp_path):
     first = proc.stdout.splitlines()[0]
     assert first.startswith(f"DVC remote 'gone' ({url})") and "does not answer (Connection refused)" in first
     assert "runs here" in first
+    assert proc.stdout.splitlines()[1] == "  a: runs here"  # one line per stage that runs
     assert "Running stage 'a'" in proc.stdout and (root / "out.txt").read_text() == "1\n"
 
 

@@ -156,3 +156,12 @@ def push_to_folder(root: Path, folder: Path) -> int:
 def object_file(folder: Path, md5: str) -> Path:
     """Where DVC 3 keeps the object ``md5`` (``….dir`` for a folder's listing) in a remote folder."""
     return folder / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def stages_to_run(root: Path) -> list[str]:
+    """The stages `dvc repro` would run in ``root`` (changed or missing outputs), in DVC's order."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        changed = repo.status()
+        return [s.addressing for s in repo.index.stages if s.addressing in changed]
