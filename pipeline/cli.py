@@ -249,12 +249,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                 aside.rename(caches)
         if proc.returncode != 0:
             raise PipelineError("dvc repro --force failed: nothing was compared")
-    try:
-        old_env = json.loads(subprocess.run(["git", "show", f"{args.rev}:{reproduce.ENVIRONMENT}"], cwd=root,
-                                            capture_output=True, text=True, check=True).stdout)
-    except (subprocess.CalledProcessError, json.JSONDecodeError):
-        old_env = {}
-    new_env = {**provenance.versions(), "cpu": provenance.cpu_features()}
+    old_env = reproduce.committed_environment(root, args.rev)
+    new_env = reproduce.merged_environment(provenance.stage_environments(root)) or provenance.run_environment()
     result = reproduce.compare(reproduce.committed_files(root, args.rev), reproduce.current_files(root))
     page = reproduce.write_page(root, result, args.rev, old_env, new_env)
     print(f"{result.summary()} (details: {page.relative_to(root)})")

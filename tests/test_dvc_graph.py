@@ -167,7 +167,7 @@ def expected_outs(name: str) -> list[Path]:
         "sweep": lambda: paths.sweep_files(item).all(),
         "loss_comparison": lambda: paths.comparison_files().all(),
         "dvc_plots": lambda: [paths.site_files().dvc_plots],
-        "site": lambda: [paths.site_files().index],
+        "site": lambda: [paths.site_files().index, paths.site_files().environment],
     }[family]()
     return sorted(p.relative_to(paths.project_root()) for p in files)
 

@@ -93,6 +93,7 @@ def test_classical_stage_reports_four_models(built_project):
     assert m["chosen"]["model"] in m["models"] and 0.5 < m["chosen"]["test_accuracy"] <= 1  # one test accuracy
     assert "validation accuracy" in m["rule"]
     t = json.loads((root / "reports/timing/classical.json").read_text())
+    assert t.pop("environment")["cpu"]  # where it ran, for the reproduction check
     # k-NN fits in ~0 s, a linear model predicts 60 validation images in well under 1 ms
     assert all(v["fit_seconds"] >= 0 and v["val_predict_seconds"] >= 0 for v in t.values())
     assert [k for k, v in t.items() if "test_predict_seconds" in v] == [m["chosen"]["model"]]

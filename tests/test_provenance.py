@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import platform
 import subprocess
 
 from pipeline.core import provenance
@@ -38,3 +40,15 @@ def test_outside_git_nothing_is_claimed(tmp_path, monkeypatch):
     (tmp_path / "params.yaml").write_text("{}\n")
     src = provenance.source(tmp_path)
     assert not src.clean and src.describe() == "not built from a git checkout"
+
+
+def test_each_stage_records_where_it_ran_and_the_site_collects_it(tmp_path):
+    timing = tmp_path / "reports" / "timing"
+    provenance.write_timing(timing / "basic.json", {"fit_seconds": [1.5]})
+    (timing / "old.json").write_text('{"fit_seconds": [2.0]}')  # written before environments were kept
+    record = json.loads((timing / "basic.json").read_text())
+    assert record["fit_seconds"] == [1.5]
+    env = record[provenance.ENVIRONMENT_KEY]
+    assert env["cpu"].startswith(platform.machine() + ":") and env["python"] == platform.python_version()
+    assert env == provenance.run_environment()
+    assert provenance.stage_environments(tmp_path) == {"basic": env}

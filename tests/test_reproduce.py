@@ -98,3 +98,20 @@ def test_a_rerun_from_scratch_of_the_test_profile_agrees(built_project, tmp_path
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "trained now: 4 runs" in text, text[-800:]
     assert (root / "data" / "sweep-cache").is_dir() and not (root / "data" / "sweep-cache.before-reproduce").exists()
+
+
+def test_the_committed_runs_environment_is_read_from_git_at_the_revision(tmp_path):
+    root = tmp_path / "p"
+    (root / "reports").mkdir(parents=True)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    assert reproduce.committed_environment(root) == {}  # no commit, nothing recorded: never a guess
+    stages = {"basic": {"cpu": "x86_64:avx,avx2", "keras": "3.1"},
+              "sweep_mse": {"cpu": "x86_64:avx,avx2,avx512f", "keras": "3.1"}}
+    (root / "reports/environment.json").write_text(json.dumps({"stages": stages}))
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "run"], cwd=root, check=True)
+    (root / "reports/environment.json").write_text(json.dumps({"stages": {"basic": {"cpu": "arm64:asimd"}}}))
+    # the committed file, not the workspace's (which a rerun has just rewritten)
+    assert reproduce.committed_environment(root, "HEAD") == {
+        "cpu": "x86_64:avx,avx2 / x86_64:avx,avx2,avx512f", "keras": "3.1"}

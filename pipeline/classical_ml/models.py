@@ -27,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import LinearSVC
 
-from pipeline.core import fileio, paths
+from pipeline.core import fileio, paths, provenance
 from pipeline.core.params.schema import ClassicalParams
 from pipeline.core.dataset import Dataset, validation_split
 
@@ -255,5 +255,5 @@ def write_outputs(c: Comparison, root=None) -> list[Path]:
     """``reports/metrics/classical.json`` (accuracies, deterministic) and ``reports/timing/classical.json``."""
     files = paths.classical_files(root)
     fileio.write_json(files.metrics, metrics(c))
-    fileio.write_json(files.timing, timings(c))
+    provenance.write_timing(files.timing, timings(c))
     return [files.metrics, files.timing]

@@ -214,6 +214,7 @@ def comparison_files(root: Path | None = None) -> ReportFiles:
 @dataclasses.dataclass(frozen=True)
 class SiteFiles:
     index: Path  # the front page
+    environment: Path  # where each stage's outputs were made (git-tracked, for `make reproduce`)
     dvc_plots: Path  # folder written by `python -m pipeline plots`
     public: Path  # `make publish` (not a DVC output)
 
@@ -224,5 +225,5 @@ class SiteFiles:
 
 def site_files(root: Path | None = None) -> SiteFiles:
     reports = reports_dir(root)
-    return SiteFiles(index=reports / "index.html", dvc_plots=reports / "dvc_plots",
+    return SiteFiles(index=reports / "index.html", environment=reports / "environment.json", dvc_plots=reports / "dvc_plots",
                      public=(root or project_root()) / "public")

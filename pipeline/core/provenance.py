@@ -10,6 +10,8 @@ import platform
 import subprocess
 from pathlib import Path
 
+from pipeline.core import fileio, paths
+
 # Shown in every report's header.
 REPORT_PACKAGES = ("numpy", "pandas", "scikit-learn", "tensorflow-cpu", "keras", "matplotlib",
                    "seaborn", "papermill", "nbconvert", "dvc")
@@ -17,6 +19,7 @@ REPORT_PACKAGES = ("numpy", "pandas", "scikit-learn", "tensorflow-cpu", "keras",
 # scikit-learn).
 NUMERIC_PACKAGES = ("numpy", "scikit-learn", "tensorflow-cpu", "tensorflow", "keras", "ml-dtypes")
 # CPU features that decide which kernels TensorFlow and NumPy run (and so the rounding).
+ENVIRONMENT_KEY = "environment"
 SIMD_FLAGS = ("sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512dq", "avx512vl",
               "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8", "asimd", "sve")
 
@@ -43,6 +46,26 @@ def cpu_features() -> str:
     except OSError:
         pass
     return f"{platform.machine()}:{','.join(f for f in SIMD_FLAGS if f in flags)}"
+
+
+def run_environment() -> dict[str, str]:
+    """Where a stage ran: Python's and the report packages' versions, and the CPU's features."""
+    return {**versions(), "cpu": cpu_features()}
+
+
+def write_timing(path: Path, record: dict) -> None:
+    """A stage's timing file (DVC-cached), with the environment it ran in under ``environment``."""
+    fileio.write_json(path, {**record, ENVIRONMENT_KEY: run_environment()})
+
+
+def stage_environments(root: Path) -> dict[str, dict]:
+    """The environment each stage's outputs were made in, from the timing files present."""
+    found = {}
+    for timing in sorted((paths.reports_dir(root) / "timing").glob("*.json")):
+        env = (fileio.read_json(timing) or {}).get(ENVIRONMENT_KEY)
+        if isinstance(env, dict):
+            found[timing.stem] = env
+    return found
 
 
 def environment_fingerprint() -> dict[str, str]:

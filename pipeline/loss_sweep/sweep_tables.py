@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.core import fileio, paths
+from pipeline.core import fileio, paths, provenance
 from pipeline.core.params.schema import SweepParams
 from pipeline.core.seed_stats import rounded_stat, sample_std
 from pipeline.core.reader_tables import readable
@@ -201,7 +201,7 @@ def write_outputs(loss: str, results: list[RunResult], sweep: SweepParams,
     with fileio.atomic_path(files.predictions) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **npz_arrays(results))
-    fileio.write_json(files.timing, timings(results))
+    provenance.write_timing(files.timing, timings(results))
     return [files.metrics, files.runs, files.curves, files.predictions, files.timing]
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
-from pipeline.core import fileio, paths
+from pipeline.core import fileio, paths, provenance
 from pipeline.core.params.schema import Claim, VerdictParams
 from pipeline.core.seed_stats import mean_std, prediction_half_width, rounded_stat, sample_std, seeds_to_reach
 
@@ -393,5 +393,5 @@ def write_outputs(name: str, fits, verdict: Verdict, root: Path | None = None) -
     fileio.write_text(files.plots, epoch_curves(fits).to_csv(index=False, float_format="%.6f"))
     with fileio.atomic_path(files.model) as tmp:
         fits.first_model.save(tmp)
-    fileio.write_json(files.timing, timings(fits))
+    provenance.write_timing(files.timing, timings(fits))
     return [files.metrics, files.plots, files.model, files.timing]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.core import hypothesis_tests
+from pipeline.core import hypothesis_tests, paths
 
 ALPHA = 0.05
 TRACKED = ("reports/metrics/*.json", "reports/plots/*.csv", "reports/sweep/*_runs.csv")
@@ -143,6 +143,31 @@ def compare(old: dict[str, bytes], new: dict[str, bytes], alpha: float = ALPHA) 
     quantities = [Quantity(f, c, q, float(np.mean(a)), float(np.mean(b)), pi, float(ph), bool(r))
                   for (f, c, q, a, b), pi, ph, r in zip(rows, p, p_holm, reject)]
     return Comparison(identical, different, missing, quantities, changed)
+
+
+def merged_environment(stages: dict[str, dict]) -> dict[str, str]:
+    """One value per key over the stages' environments, the distinct ones joined by " / "."""
+    keys = sorted({k for env in stages.values() for k in env})
+    return {k: " / ".join(sorted({str(env[k]) for env in stages.values() if k in env})) for k in keys}
+
+
+def _git_json(root: Path, rev: str, path: str) -> dict:
+    proc = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, text=True)
+    try:
+        found = json.loads(proc.stdout) if proc.returncode == 0 else {}
+    except json.JSONDecodeError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def committed_environment(root: Path, rev: str = "HEAD") -> dict[str, str]:
+    """The environment ``rev``'s results were made in: the site's record of every stage's
+    (``reports/environment.json``), else an earlier reproduction's; empty when neither is committed."""
+    site = paths.site_files(root).environment.relative_to(root).as_posix()
+    stages = _git_json(root, rev, site).get("stages")
+    if isinstance(stages, dict) and stages:
+        return merged_environment(stages)
+    return _git_json(root, rev, ENVIRONMENT)
 
 
 PAGE_TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8">

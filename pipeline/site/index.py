@@ -277,4 +277,5 @@ def build(root: Path | None = None) -> Path:
                 f"Python {platform.python_version()}",
     )
     fileio.write_text(site.index, page)
+    fileio.write_json(site.environment, {"stages": provenance.stage_environments(root)})
     return site.index
