@@ -35,7 +35,8 @@ def to_mathml(tex: str, *, display: bool = False) -> str:
     try:
         mathml = convert(tex.strip(), display="block" if display else "inline")
     except Exception as err:  # latex2mathml raises its own exception types and plain ones
-        raise MathError(f"cannot convert the TeX {tex.strip()!r} to MathML: {err}") from None
+        why = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        raise MathError(f"cannot convert the TeX {tex.strip()!r} to MathML ({why})") from None
     # the source text, for screen readers that speak TeX and for copying
     return mathml.replace("<math ", f'<math alttext="{_attr(tex.strip())}" ', 1)
 
@@ -61,11 +62,14 @@ class MathMLPreprocessor(Preprocessor):
     """Markdown cells and markdown outputs with their TeX as MathML (the page needs no script)."""
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "markdown":
-            cell.source = markdown_with_mathml(cell.source)
-        elif cell.cell_type == "code":
-            for out in cell.get("outputs", []):
-                data = out.get("data", {})
-                if "text/markdown" in data:
-                    data["text/markdown"] = markdown_with_mathml(data["text/markdown"])
+        try:
+            if cell.cell_type == "markdown":
+                cell.source = markdown_with_mathml(cell.source)
+            elif cell.cell_type == "code":
+                for out in cell.get("outputs", []):
+                    data = out.get("data", {})
+                    if "text/markdown" in data:
+                        data["text/markdown"] = markdown_with_mathml(data["text/markdown"])
+        except MathError as err:
+            raise MathError(f"{cell.cell_type} cell {index + 1}: {err}") from None
         return cell, resources
