@@ -448,9 +448,13 @@ def report_info(executed: nbformat.NotebookNode, files: paths.ReportFiles, param
 
 
 def _story_links(name: str, root: Path) -> list[story.Link]:
-    """The previous and next report in the front page's order, and the twin (none without params.yaml)."""
-    params_file = root / paths.PARAMS_FILE
-    return story.links(name, load_params(params_file), root) if params_file.is_file() else []
+    """The previous and next report in the front page's order, and the twin. None for a notebook
+    run by hand in a folder whose params.yaml is not a whole pipeline's (the run needs none)."""
+    try:
+        params = load_params(root / paths.PARAMS_FILE)
+    except PipelineError:
+        return []
+    return story.links(name, params, root)
 
 
 def render_views(executed: nbformat.NotebookNode, info: ReportInfo, files: paths.ReportFiles) -> None:
