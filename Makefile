@@ -59,7 +59,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml Makefile
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null
 	touch $@
 
-# npm fetches the pinned MathJax that the HTML reports inline (pipeline/core/assets.py).
+# npm fetches the pinned vega libraries that the offline dvc plots page inlines (pipeline/core/assets.py).
 npm:
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null; }
 

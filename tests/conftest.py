@@ -72,7 +72,7 @@ def copy_project(dest: Path) -> Path:
         if src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
-    # the MathJax asset fetched from npm is reused rather than fetched again
+    # the vega assets fetched from npm are reused rather than fetched again
     if (REPO / "build" / "vendor").is_dir():
         shutil.copytree(REPO / "build" / "vendor", dest / "build" / "vendor")
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"],

@@ -46,7 +46,9 @@ def test_exploration_report_offline_images_and_math(browser, built_project, arti
     root, _ = built_project
     report = root / "reports/html/01_data_exploration.html"
     page, seen = open_page(browser, report.as_uri(), width)
-    page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=20000)
+    # math is MathML written at build time, laid out by the browser itself (no script)
+    assert page.evaluate("document.querySelectorAll('math').length") > 0
+    assert page.evaluate("Array.from(document.querySelectorAll('math')).every(m => m.getBoundingClientRect().width > 0)")
     sizes = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
     assert len(sizes) >= 5 and all(ok and w > 0 for ok, w in sizes), sizes
     outside = [u for u in seen["requests"] if not u.startswith(("file://", "data:"))]

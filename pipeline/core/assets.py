@@ -1,4 +1,6 @@
-"""JavaScript that the HTML reports inline so that they never touch the network.
+"""JavaScript that the offline dvc plots page inlines so that it never touches the network
+(``pipeline/site/dvcplots.py``: vega, vega-lite, vega-embed). The reports carry no library:
+their math is MathML written when they are built (``page_math``).
 
 Each asset is one file of a pinned npm package version, fetched with ``npm pack`` (npm's
 registry is reachable where CDNs are not), checked against a pinned sha256 and cached in
@@ -33,10 +35,6 @@ class Asset:
     @property
     def filename(self) -> str:
         return f"{self.package}-{self.version}-{Path(self.member).name}"
-
-
-MATHJAX = Asset("mathjax", "3.2.2", "package/es5/tex-svg.js",
-                "d4295dc33744836935c1399feece5159577b34c5c8ffb9f1c6324cd82e03a882")
 
 
 def vendor_dir() -> Path:

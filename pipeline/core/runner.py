@@ -39,9 +39,11 @@ import yaml  # noqa: E402
 from nbconvert import HTMLExporter  # noqa: E402
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor  # noqa: E402
 
-from pipeline.core import assets, fileio, paths, provenance  # noqa: E402
+from pipeline.core import fileio, page_layout, paths, provenance, story  # noqa: E402
+from pipeline.core.page_math import MathMLPreprocessor  # noqa: E402
 from pipeline.core.errors import PipelineError  # noqa: E402
 from pipeline.core.params.access import entry_key, value_at  # noqa: E402
+from pipeline.core.params.loading import load_params  # noqa: E402
 from pipeline.core.params.schema import Params  # noqa: E402
 
 KERNEL_NAME = "python3"
@@ -186,10 +188,14 @@ class ReportInfo:
     data: str  # the dataset and its pinned array hashes
     versions: dict
     dataset: str = ""  # the dataset in readers' words, shown first (``provenance.dataset_heading``)
+    nav: list[story.Link] = dataclasses.field(default_factory=list)  # previous, next and twin report
 
 
 def render_html(nb: nbformat.NotebookNode, info: ReportInfo, *, show_code: bool, other_view: str) -> str:
-    """Render one HTML view; ``other_view`` is the file name of the view with(out) code."""
+    """Render one HTML view; ``other_view`` is the file name of the view with(out) code.
+
+    The page carries no library: TeX becomes MathML (``page_math``), the stylesheet is the
+    template's own, and the answer comes first (``page_layout``)."""
     exporter = HTMLExporter(
         template_name="mnist_report",
         extra_template_basedirs=[str(TEMPLATES)],
@@ -202,6 +208,7 @@ def render_html(nb: nbformat.NotebookNode, info: ReportInfo, *, show_code: bool,
         enabled=True,
     )
     exporter.register_preprocessor(RemoveStderrPreprocessor(), enabled=True)
+    exporter.register_preprocessor(MathMLPreprocessor(), enabled=True)
     nb = nbformat.from_dict(nb)  # the exporter's preprocessors change the node
     nb.metadata["title"] = info.title
     resources = {
@@ -210,11 +217,10 @@ def render_html(nb: nbformat.NotebookNode, info: ReportInfo, *, show_code: bool,
             "show_code": show_code,
             "other_view": other_view,
             "index": "../index.html",
-            "mathjax_js": assets.read_text(assets.MATHJAX),
         }
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
+    return page_layout.arrange(body, show_code=show_code)
 
 
 # --------------------------------------------------------------------------- running
@@ -437,7 +443,18 @@ def report_info(executed: nbformat.NotebookNode, files: paths.ReportFiles, param
         data=provenance.data_description(root),
         versions=provenance.versions(),
         dataset=provenance.dataset_heading(root),
+        nav=_story_links(name, root),
     )
+
+
+def _story_links(name: str, root: Path) -> list[story.Link]:
+    """The previous and next report in the front page's order, and the twin. None for a notebook
+    run by hand in a folder whose params.yaml is not a whole pipeline's (the run needs none)."""
+    try:
+        params = load_params(root / paths.PARAMS_FILE)
+    except PipelineError:
+        return []
+    return story.links(name, params, root)
 
 
 def render_views(executed: nbformat.NotebookNode, info: ReportInfo, files: paths.ReportFiles) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 import nbformat
 
-from pipeline.core import dataset_words, fileio, paths, prose, provenance, runner
+from pipeline.core import dataset_words, fileio, paths, prose, provenance, runner, story
 from pipeline.core.dataset_words import VERDICT_LABEL
 from pipeline.core.params.loading import load_params
 from pipeline.core.params.schema import LOSS_LABEL, Params
@@ -65,6 +65,12 @@ def collect(root: Path) -> list[ReportEntry]:
             notebook=_link(files.notebook, reports),
         ))
     return entries
+
+
+def in_story_order(entries: list[ReportEntry], params: Params, root: Path) -> list[ReportEntry]:
+    """The report cards in the order the reports link each other (``story``: one place decides)."""
+    by_name = {e.name: e for e in entries}
+    return [by_name[n] for n in story.order(list(by_name), params, root)]
 
 
 @dataclasses.dataclass
@@ -254,7 +260,7 @@ def build(root: Path | None = None) -> Path:
     claims = [cfg.claimed for cfg in params.models.values() if cfg.claimed.accuracy is not None
               or cfg.claimed.loss is not None]
     page = environment().get_template("index.html.j2").render(
-        reports=collect(root),
+        reports=in_story_order(collect(root), params, root),
         models=model_rows(root, params),
         classical=classical_rows(root),
         sweep=sweep_rows(root, params),
