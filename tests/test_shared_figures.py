@@ -16,7 +16,8 @@ from pipeline.core import shared_figures
 
 def _history(epochs: int, seeds: int = 2):
     rng = np.random.default_rng(0)
-    return [{k: list(rng.random(epochs)) for k in ("accuracy", "val_accuracy", "loss", "val_loss")} for _ in range(seeds)]
+    keys = ("accuracy", "val_accuracy", "loss", "val_loss")
+    return [{k: list(rng.random(epochs)) for k in keys} for _ in range(seeds)]
 
 
 @pytest.fixture()

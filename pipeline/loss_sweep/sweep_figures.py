@@ -141,7 +141,8 @@ def overlaid_validation_curves(curves: pd.DataFrame, sweep: SweepParams, metric:
     fig.supxlabel("epoch", fontsize="small")
     fig.supylabel(metric.replace("_", " "), fontsize="small")
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.9 / fig.get_figheight()))
-    return described(fig, f"Small multiples, one panel per variant ({len(names)}: {', '.join(sweep.variants[n].description for n in names)}): "
+    described_names = ", ".join(sweep.variants[n].description for n in names)
+    return described(fig, f"Small multiples, one panel per variant ({len(names)}: {described_names}): "
                           f"the mean {metric.replace('_', ' ')} per epoch over the seeds, one line per loss "
                           f"({', '.join(LOSS_LABEL[l] for l in sweep.losses)}).")
 

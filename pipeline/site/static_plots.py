@@ -100,8 +100,7 @@ def charts(root: Path | None = None) -> list[Chart]:
     for key, props in definitions(root):
         target = root / key
         files = sorted(p for p in target.iterdir() if p.suffix in SUFFIXES) if target.is_dir() else [target]
-        if not files or not all(f.is_file() for f in files):
-            raise PlotsError(f"dvc.yaml's plot {key!r}: no data file at {key} (run the stages that write it)")
+        files = [f for f in files if f.is_file()]  # as `dvc plots show`: a definition without data is left out
         ys = props.get("y", [])
         ys = [ys] if isinstance(ys, str) else list(ys)
         x = props.get("x", "step")
@@ -118,6 +117,8 @@ def charts(root: Path | None = None) -> list[Chart]:
             val_label = "validation" if cfg is None or cfg.validation == "split" else "validation = test set"
             out.append(_series_chart(frame.sort_values(x), x, ys, title, props.get("y_label", ", ".join(ys)),
                                      val_label))
+    if not out:
+        raise PlotsError("no data file for any of dvc.yaml's top-level plots (run the stages that write them)")
     return out
 
 
