@@ -55,20 +55,23 @@ def class_scores(report: pd.DataFrame) -> plt.Figure:
                           f"is class {worst} ({report.loc[worst, 'F1']:.3f}).")
 
 
-def own_images(originals, prepared: np.ndarray, probabilities: np.ndarray, class_names) -> plt.Figure:
-    """Top row: the images as given; bottom row: after MNIST-style preprocessing, with the prediction."""
+def own_images(originals, prepared: np.ndarray, probabilities: np.ndarray, class_names, columns: int = 3) -> plt.Figure:
+    """Each image as given (upper row of a pair) and after MNIST-style preprocessing with the
+    prediction (lower row), ``columns`` images per pair of rows (readable on a phone)."""
     n = len(originals)
-    fig, axes = plt.subplots(2, n, figsize=(n * 1.6, 3.6), squeeze=False)
+    cols = min(columns, max(n, 1))
+    pairs = max(1, -(-n // cols))
+    fig, axes = plt.subplots(2 * pairs, cols, figsize=(min(WIDTH, cols * 2.0), pairs * 4.3), squeeze=False)
     pred = probabilities.argmax(axis=1)
+    for ax in axes.flat:
+        ax.axis("off")
     for i in range(n):
-        axes[0, i].imshow(np.asarray(originals[i]), cmap="gray", vmin=0, vmax=255)
-        axes[0, i].set_title("as drawn", fontsize=9)
-        axes[1, i].imshow(prepared[i], cmap="gray_r", vmin=0, vmax=1)
-        axes[1, i].set_title(f"{class_names[pred[i]]} {100 * probabilities[i, pred[i]]:.0f}%", fontsize=10)
-        for ax in axes[:, i]:
-            ax.axis("off")
-    fig.suptitle("own images: as drawn (top) and as the model sees them, with its prediction (bottom)")
+        top, bottom = axes[2 * (i // cols), i % cols], axes[2 * (i // cols) + 1, i % cols]
+        top.imshow(np.asarray(originals[i]), cmap="gray", vmin=0, vmax=255)
+        top.set_title("as drawn", fontsize=11)
+        bottom.imshow(prepared[i], cmap="gray_r", vmin=0, vmax=1)
+        bottom.set_title(f"model: {class_names[pred[i]]} {100 * probabilities[i, pred[i]]:.0f}%", fontsize=12)
+    fig.suptitle("own images: as drawn, and as the model\nsees them with its prediction", fontsize="medium")
     fig.tight_layout()
-    return described(fig, f"{n} own images: as drawn (top row) and as the model sees them after preprocessing "
-                          f"(bottom row), titled with the prediction: "
-                          f"{', '.join(str(class_names[k]) for k in pred)}.")
+    return described(fig, f"{n} own images, each as drawn and below it as the model sees it after preprocessing, "
+                          f"titled with the prediction: {', '.join(str(class_names[k]) for k in pred)}.")

@@ -51,6 +51,10 @@ PAGE = """<!DOCTYPE html>
 <h1>Training curves of every configuration, interactive</h1>
 <p>Mean over seeds per epoch, drawn by <code>dvc plots show</code> from <code>reports/plots/*.csv</code>
    (definitions in <code>dvc.yaml</code>). Vega is inlined: this page needs no network, but it needs JavaScript.</p>
+<script>  /* no actions menu: its <summary> has no accessible name (axe-core: summary-name) */
+  const embedWithActions = window.vegaEmbed;
+  window.vegaEmbed = (el, spec, opts) => embedWithActions(el, spec, Object.assign({{actions: false}}, opts));
+</script>
 <div class="plots">
 {{plot_divs}}
 </div>
