@@ -76,6 +76,14 @@ def test_a_chart_says_which_series_is_the_test_set(project):
             assert test_set == (cfg.get("validation", "split") == "test"), cfg["title"]
 
 
+def test_a_curve_of_a_configuration_params_does_not_list_says_so(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    del params["models"]["basic"]
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    headings = [c.heading for c in static_plots.charts(project)]
+    assert "basic (a curve of a configuration that params.yaml does not list)" in headings
+
+
 def test_a_missing_column_is_named(project):
     frame = pd.read_csv(project / "reports/plots/basic.csv").drop(columns="val_accuracy")
     frame.to_csv(project / "reports/plots/basic.csv", index=False)

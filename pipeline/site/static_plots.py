@@ -113,7 +113,8 @@ def charts(root: Path | None = None) -> list[Chart]:
                 out.append(_variant_chart(frame, ys[0], props.get("title", file.stem), root))
                 continue
             cfg = params.models.get(file.stem)
-            title = props.get("title") or (cfg.title if cfg else file.stem.replace("_", " "))
+            title = props.get("title") or (cfg.title if cfg else f"{file.stem.replace('_', ' ')} (a curve of a "
+                                                                 "configuration that params.yaml does not list)")
             val_label = "validation" if cfg is None or cfg.validation == "split" else "validation = test set"
             out.append(_series_chart(frame.sort_values(x), x, ys, title, props.get("y_label", ", ".join(ys)),
                                      val_label))
