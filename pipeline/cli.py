@@ -359,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prune", action="store_true", help="delete them")
     p.set_defaults(func=cmd_sweep_cache)
 
-    p = sub.add_parser("plots", help="`dvc plots show` with an offline template → reports/dvc_plots/index.html")
+    p = sub.add_parser("plots", help="training curves as images (index.html) and `dvc plots show` offline "
+                                      "(interactive.html) → reports/dvc_plots/")
     p.add_argument("--out", help="output folder (default: reports/dvc_plots)")
     p.set_defaults(func=cmd_plots)
 

@@ -142,9 +142,9 @@ def test_model_report_in_the_browser(browser, built_project, artifacts, width):
     page.close()
 
 
-def test_dvc_plots_page_renders_offline(browser, built_project, artifacts):
+def test_interactive_dvc_plots_page_renders_offline(browser, built_project, artifacts):
     root, _ = built_project
-    page, seen = open_page(browser, (root / "reports/dvc_plots/index.html").as_uri(), 1280)
+    page, seen = open_page(browser, (root / "reports/dvc_plots/interactive.html").as_uri(), 1280)
     # vega-embed draws each plot into an svg or canvas; blank offline pages have none
     page.wait_for_function("document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= 3",
                            timeout=20000)

@@ -202,22 +202,41 @@ def table(c: Comparison) -> pd.DataFrame:
     } for x in c.candidates]).set_index("model")
 
 
+TIME_FLOOR = 0.01  # below it a time is drawn at the floor as "<", never as a point near 0 on a log axis
+
+
 def accuracy_vs_time(tab: pd.DataFrame) -> plt.Figure:
-    """Validation accuracy against fit time and predict time (log scales); the chosen model is a star."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    """Validation accuracy against fit time (top) and predict time (bottom), log scales; the
+    chosen model is a star. A time under ``TIME_FLOOR`` (kNN's fit only stores the images) is
+    drawn at the floor as a left-pointing triangle labelled "< 0.01"."""
+    from pipeline.core.shared_figures import WIDTH, described
+
+    fig, axes = plt.subplots(2, 1, figsize=(WIDTH, 7.6))
     palette = sns.color_palette("tab10", len(tab))
     for ax, col in zip(axes, ("fit time (s)", "predict time per 1000 images (ms)")):
-        for (name, row), colour in zip(tab.iterrows(), palette):
-            ax.scatter(row[col], row["validation accuracy"], s=220 if row["chosen"] else 80,
-                       marker="*" if row["chosen"] else "o", color=colour, label=name)
-            ax.annotate(name + (" (chosen)" if row["chosen"] else ""), (row[col], row["validation accuracy"]),
-                        textcoords="offset points", xytext=(6, 4), fontsize=9)
+        unit = col.split("(")[-1].rstrip(")")
+        shown = np.maximum(tab[col].to_numpy(dtype=float), TIME_FLOOR)
+        low, high = np.log10(shown.min()), np.log10(shown.max())
+        for (name, row), value, colour in zip(tab.iterrows(), shown, palette):
+            under = row[col] < TIME_FLOOR
+            marker = "<" if under else ("*" if row["chosen"] else "o")
+            ax.scatter(value, row["validation accuracy"], s=220 if row["chosen"] else 80, marker=marker, color=colour)
+            label = name + (" (chosen)" if row["chosen"] else "") + (f", < {TIME_FLOOR:g} {unit}" if under else "")
+            right = np.log10(value) > (low + high) / 2  # labels point inwards, never past the axes
+            ax.annotate(label, (value, row["validation accuracy"]), textcoords="offset points",
+                        xytext=(-8 if right else 8, 5), ha="right" if right else "left", fontsize="small")
         ax.set_xscale("log")
-        ax.set_xlabel(f"{col}, log scale")
-        ax.set_ylabel("validation accuracy")
-        ax.set_title(f"validation accuracy vs {col.split(' (')[0]}")
+        ax.set_xlim(10 ** (low - 0.3), 10 ** (high + 0.3))
+        ax.margins(y=0.12)
+        ax.set_xlabel(f"{col}, log scale", fontsize="small")
+        ax.set_ylabel("validation accuracy", fontsize="small")
+        ax.set_title(f"validation accuracy vs {col.split(' (')[0]}", fontsize="medium")
     fig.tight_layout()
-    return fig
+    chosen = tab.index[tab["chosen"]].tolist()
+    star = f"; the chosen model, {chosen[0]}, is drawn as a star" if chosen else ""
+    return described(fig, f"Two scatter plots, one above the other: validation accuracy of the {len(tab)} models "
+                          f"({', '.join(tab.index)}) against fit time in seconds and against predict time per 1000 "
+                          f"images in milliseconds, both on log scales{star}.")
 
 
 # --------------------------------------------------------------------------- files

@@ -3,12 +3,15 @@ re-runs only the sweep reports, not every model report)."""
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from pipeline.core.params.schema import LOSS_LABEL, SweepParams
+from pipeline.core.shared_figures import WIDTH, described, epoch_ticks
 from pipeline.loss_sweep.families import Family
 
 
@@ -18,7 +21,8 @@ def accuracy_by_variant(runs: pd.DataFrame, sweep: SweepParams, loss: str, show_
     sub = runs[runs["loss"] == loss]
     names = [n for n in sweep.variants if n in set(sub["variant"])]
     labels = [sweep.variants[n].description for n in names]
-    fig, ax = plt.subplots(figsize=(10, 0.5 * len(names) + 1.6))
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.55 * len(names) + 2.4))
+    claims = 0
     for i, name in enumerate(names):
         acc = sub[sub["variant"] == name]["test_accuracy"].to_numpy()
         ax.scatter(acc, np.full(len(acc), i), s=18, color="tab:blue", alpha=0.6, zorder=3,
@@ -28,36 +32,63 @@ def accuracy_by_variant(runs: pd.DataFrame, sweep: SweepParams, loss: str, show_
                     label="mean ± std" if i == 0 else None)
         claim = sweep.claimed.get(loss, {}).get(name) if show_claims else None
         if claim is not None:
+            claims += 1
             ax.scatter(claim[1], i, marker="x", s=70, color="tab:red", zorder=5, label="R4 printed" if i == 0 else None)
-    ax.set_yticks(range(len(names)), labels)
+    ax.set_yticks(range(len(names)), labels, fontsize="small")
     ax.invert_yaxis()
     ax.set_xlabel("test accuracy")
-    ax.set_title(f"{LOSS_LABEL[loss]}: test accuracy per variant over seeds {', '.join(map(str, sweep.seeds))}")
-    ax.legend(loc="lower right", fontsize=9)
+    ax.set_title(f"{LOSS_LABEL[loss]}: test accuracy per variant\nover seeds {', '.join(map(str, sweep.seeds))}",
+                 fontsize="medium")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.3 / max(len(names), 1)), ncols=3,
+              fontsize="small", frameon=False)
     fig.tight_layout()
-    return fig
+    printed = f"; red crosses mark the {claims} accuracies R4 printed" if claims else ""
+    return described(fig, f"{LOSS_LABEL[loss]}: dot plot of the test accuracy of each of the {len(names)} variants "
+                          f"({', '.join(labels)}), one dot per seed ({len(sweep.seeds)} seeds) and the mean ± "
+                          f"standard deviation{printed}.")
 
 
-def accuracy_heatmap(comparison: pd.DataFrame) -> plt.Figure:
+def seed_spread(runs: pd.DataFrame, metric: str = "test_accuracy") -> float:
+    """The pooled standard deviation over seeds of ``metric`` within each (loss, variant) cell
+    (nan with fewer than two seeds per cell)."""
+    var = runs.groupby(["loss", "variant"])[metric].var(ddof=1).dropna()
+    return float(np.sqrt(var.mean())) if len(var) else float("nan")
+
+
+def accuracy_heatmap(comparison: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
     """Mean test accuracy, variant × loss, annotated in percent (``comparison``: family B's
-    table, with columns description, categorical, sparse)."""
-    data = comparison[["categorical", "sparse"]].rename(columns={
-        "categorical": LOSS_LABEL["categorical_crossentropy"].replace(" (", "\n("),
-        "sparse": LOSS_LABEL["sparse_categorical_crossentropy"].replace(" (", "\n(")})
+    table, with columns description, categorical, sparse). The colour is the difference from
+    the baseline (first row) of the same loss on a diverging scale whose ends are ± 3 pooled
+    seed standard deviations (``runs``): differences the size of the seed noise stay pale."""
+    data = 100 * comparison[["categorical", "sparse"]].rename(columns={
+        "categorical": textwrap.fill(LOSS_LABEL["categorical_crossentropy"], 11),
+        "sparse": textwrap.fill(LOSS_LABEL["sparse_categorical_crossentropy"], 11)})
     data.index = comparison["description"]
-    fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(data) + 1.8))
-    sns.heatmap(100 * data, annot=True, fmt=".2f", cmap="viridis", ax=ax, cbar_kws={"label": "test accuracy (%)"})
+    shift = data - data.iloc[0]
+    spread = 100 * seed_spread(runs)
+    limit = 3 * spread if np.isfinite(spread) and spread > 0 else max(float(shift.abs().to_numpy().max()), 0.01)
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.5 * len(data) + 2.6))
+    sns.heatmap(shift, annot=data.map(lambda v: f"{v:.2f}"), fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit,
+                ax=ax, annot_kws={"fontsize": 11}, linewidths=0.5, linecolor="white",
+                cbar_kws={"label": "vs baseline (points)", "shrink": 0.8})
     ax.set_ylabel("")
-    ax.set_title("mean test accuracy (%) over the shared seeds")
+    ax.tick_params(axis="y", labelsize="small")
+    ax.tick_params(axis="x", labelsize="small", rotation=0)
+    ax.set_title(f"mean test accuracy (%) over the shared seeds;\ncolour: difference from the baseline, "
+                 f"scale ± 3 seed std (± {limit:.2f} points)", fontsize="small")
     fig.tight_layout()
-    return fig
+    return described(fig, f"Table-like heatmap of the mean test accuracy in percent of {len(data)} variants "
+                          f"(rows) with each of the two losses (columns), each cell annotated; the colour shows the "
+                          f"difference from the baseline row of the same loss, blue above and red below, on a "
+                          f"scale of ± {limit:.2f} percentage points (3 seed standard deviations), so that "
+                          f"differences the size of the seed noise stay pale.")
 
 
 def paired_differences(family: Family) -> plt.Figure:
     """Family B: categorical − sparse accuracy per variant with its simultaneous interval
     (confidence 1 − alpha/m each); red where Holm calls it significant."""
     comparison = family.table
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(comparison) + 1.6))
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.5 * len(comparison) + 2.2))
     for i, (_, row) in enumerate(comparison.iterrows()):
         colour = "tab:red" if row["significant"] else "tab:gray"
         low, high = row["ci_low"], row["ci_high"]
@@ -65,50 +96,75 @@ def paired_differences(family: Family) -> plt.Figure:
             ax.plot([low, high], [i, i], color=colour, lw=2)
         ax.plot(row["difference"], i, "o", color=colour)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(range(len(comparison)), comparison["description"])
+    ax.set_yticks(range(len(comparison)), comparison["description"], fontsize="small")
     ax.invert_yaxis()
-    ax.set_xlabel(f"test accuracy: categorical − sparse (paired over seeds, simultaneous "
-                  f"{1 - family.level:.2%} intervals)")
-    ax.set_title("difference between the two losses per variant")
+    ax.set_xlabel(f"test accuracy: categorical − sparse\n(paired over seeds, simultaneous "
+                  f"{1 - family.level:.2%} intervals)", fontsize="small")
+    ax.set_title("difference between the two losses per variant", fontsize="medium")
     fig.tight_layout()
-    return fig
+    significant = int(comparison["significant"].sum()) if len(comparison) else 0
+    return described(fig, f"Interval plot: for each of the {len(comparison)} variants, the difference in test "
+                          f"accuracy categorical minus sparse cross-entropy (dot) and its simultaneous "
+                          f"{1 - family.level:.2%} interval (line), around a vertical line at zero; "
+                          f"{significant} of {len(comparison)} are significant (red).")
 
 
 LOSS_LINE = {"categorical_crossentropy": ("tab:blue", "-"), "sparse_categorical_crossentropy": ("tab:orange", "--")}
 
 
+def _panels(n: int, cols: int = 2, height: float = 2.2):
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, height * rows + 1.0), sharex=True, sharey=True, squeeze=False)
+    for i, ax in enumerate(axes.flat[n:], start=n):
+        ax.axis("off")
+        axes.flat[i - cols].xaxis.set_tick_params(labelbottom=True)  # the panel above it ends its column
+    return fig, axes
+
+
+def _panel_title(ax, text: str) -> None:
+    ax.set_title(textwrap.fill(text, 28), fontsize="small")
+
+
 def overlaid_validation_curves(curves: pd.DataFrame, sweep: SweepParams, metric: str = "val_accuracy") -> plt.Figure:
     """Small multiples, one per variant: the mean validation curve of each loss over the seeds."""
     names = [n for n in sweep.variants if n in set(curves["variant"])]
-    cols = 4
-    rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), sharex=True, sharey=True, squeeze=False)
+    fig, axes = _panels(len(names))
     for ax, name in zip(axes.flat, names):
         for loss in sweep.losses:
             colour, style = LOSS_LINE[loss]
             g = curves[(curves["variant"] == name) & (curves["loss"] == loss)].groupby("epoch")[metric].mean()
-            ax.plot(g.index, g.to_numpy(), style, color=colour, lw=1.6, label=LOSS_LABEL[loss])
-        ax.set_title(sweep.variants[name].description, fontsize=9)
-    for ax in axes.flat[len(names):]:
-        ax.axis("off")
-    axes[0, 0].legend(fontsize=7, loc="lower right")
-    fig.supxlabel("epoch")
-    fig.supylabel(metric.replace("_", " "))
-    fig.tight_layout()
-    return fig
+            ax.plot(g.index, g.to_numpy(), style, color=colour, lw=1.8, marker="o" if len(g) < 3 else None,
+                    label=LOSS_LABEL[loss])
+        _panel_title(ax, sweep.variants[name].description)
+        epoch_ticks(ax, curves["epoch"])
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", ncols=1, fontsize="small", frameon=False)
+    fig.supxlabel("epoch", fontsize="small")
+    fig.supylabel(metric.replace("_", " "), fontsize="small")
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.9 / fig.get_figheight()))
+    described_names = ", ".join(sweep.variants[n].description for n in names)
+    return described(fig, f"Small multiples, one panel per variant ({len(names)}: {described_names}): "
+                          f"the mean {metric.replace('_', ' ')} per epoch over the seeds, one line per loss "
+                          f"({', '.join(LOSS_LABEL[l] for l in sweep.losses)}).")
 
 
 def variant_curves(curves: pd.DataFrame, sweep: SweepParams, metric: str = "val_accuracy") -> plt.Figure:
-    """Mean validation curve over the seeds, one line per variant (one loss)."""
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    palette = sns.color_palette("tab20", len(sweep.variants))
-    for colour, (name, v) in zip(palette, sweep.variants.items()):
-        g = curves[curves["variant"] == name].groupby("epoch")[metric].mean()
-        if len(g):
-            ax.plot(g.index, g.to_numpy(), color=colour, lw=2.2 if name == next(iter(sweep.variants)) else 1.2,
-                    label=v.description)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric.replace("_", " ") + " (mean over seeds)")
-    ax.legend(fontsize=8, bbox_to_anchor=(1.02, 1), loc="upper left")
+    """Small multiples, one per variant: its mean validation curve over the seeds in colour, the
+    other variants in light grey behind it (one loss)."""
+    means = {name: curves[curves["variant"] == name].groupby("epoch")[metric].mean() for name in sweep.variants}
+    names = [n for n, g in means.items() if len(g)]
+    few = curves["epoch"].nunique() < 3  # a line of one or two points needs markers
+    fig, axes = _panels(len(names))
+    for ax, name in zip(axes.flat, names):
+        for other in names:
+            if other != name:
+                ax.plot(means[other].index, means[other].to_numpy(), color="0.8", lw=0.9, marker="o" if few else None)
+        ax.plot(means[name].index, means[name].to_numpy(), color="tab:blue", lw=2.2, marker="o" if few else None)
+        _panel_title(ax, sweep.variants[name].description)
+        epoch_ticks(ax, curves["epoch"])
+    fig.supxlabel("epoch", fontsize="small")
+    fig.supylabel(metric.replace("_", " ") + " (mean over seeds)", fontsize="small")
     fig.tight_layout()
-    return fig
+    return described(fig, f"Small multiples, one panel per variant ({len(names)}: "
+                          f"{', '.join(sweep.variants[n].description for n in names)}): the variant's mean "
+                          f"{metric.replace('_', ' ')} per epoch over the seeds in blue, the other variants in grey "
+                          "behind it.")

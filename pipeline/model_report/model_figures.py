@@ -7,13 +7,15 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from pipeline.core.shared_figures import WIDTH, described
+
 
 def prediction_gallery(images: np.ndarray, true: np.ndarray, probabilities: np.ndarray, class_names,
-                       title: str, columns: int = 8) -> plt.Figure:
+                       title: str, columns: int = 4) -> plt.Figure:
     """Images with predicted class and confidence; red titles are mistakes."""
     n = len(images)
     rows = max(1, -(-n // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.45, rows * 1.75), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.5, rows * 1.9), squeeze=False)
     pred = probabilities.argmax(axis=1)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -24,38 +26,52 @@ def prediction_gallery(images: np.ndarray, true: np.ndarray, probabilities: np.n
         label = f"{class_names[pred[i]]} {100 * probabilities[i, pred[i]]:.0f}%"
         if true is not None and not ok:
             label += f"\n(true {class_names[true[i]]})"
-        ax.set_title(label, fontsize=9, color="black" if ok else "tab:red")
+        ax.set_title(label, fontsize=12, color="black" if ok else "tab:red")
     fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    wrong = 0 if true is None else int((pred[:n] != true[:n]).sum())
+    judged = "" if true is None else f"; {wrong} of {n} are mistakes, titled in red with the true class"
+    return described(fig, f"{title}: {n} images in a grid of {columns} columns, each titled with the predicted "
+                          f"class and the model's confidence{judged}.")
 
 
 def class_scores(report: pd.DataFrame) -> plt.Figure:
     """Precision, recall and F1 per class as grouped bars."""
     long = report[["precision", "recall", "F1"]].reset_index().melt(id_vars="class", var_name="score")
-    fig, ax = plt.subplots(figsize=(11, 3.6))
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.6))
     sns.barplot(long, x="class", y="value", hue="score", ax=ax)
     low = float(long["value"].min())
     ax.set_ylim(max(0.0, low - 0.05), 1.0)
     ax.set_ylabel("score")
-    ax.set_title("per-class precision, recall and F1 (first seed's model)")
-    ax.legend(loc="lower right", ncols=3)
+    ax.set_title("per-class precision, recall and F1\n(first seed's model)", fontsize="medium")
+    ax.tick_params(axis="x", rotation=45 if len(str(report.index[0])) > 2 else 0)
+    # the legend sits under the axes, never on the bars
+    sns.move_legend(ax, "upper center", bbox_to_anchor=(0.5, -0.16 if len(str(report.index[0])) <= 2 else -0.34),
+                    ncols=3, title=None, frameon=False)
     fig.tight_layout()
-    return fig
+    worst = report["F1"].idxmin()
+    return described(fig, f"Grouped bar chart of precision, recall and F1 for each of the {len(report)} classes "
+                          f"(first seed's model), on a scale from {max(0.0, low - 0.05):.2f} to 1; the lowest F1 "
+                          f"is class {worst} ({report.loc[worst, 'F1']:.3f}).")
 
 
-def own_images(originals, prepared: np.ndarray, probabilities: np.ndarray, class_names) -> plt.Figure:
-    """Top row: the images as given; bottom row: after MNIST-style preprocessing, with the prediction."""
+def own_images(originals, prepared: np.ndarray, probabilities: np.ndarray, class_names, columns: int = 3) -> plt.Figure:
+    """Each image as given (upper row of a pair) and after MNIST-style preprocessing with the
+    prediction (lower row), ``columns`` images per pair of rows (readable on a phone)."""
     n = len(originals)
-    fig, axes = plt.subplots(2, n, figsize=(n * 1.6, 3.6), squeeze=False)
+    cols = min(columns, max(n, 1))
+    pairs = max(1, -(-n // cols))
+    fig, axes = plt.subplots(2 * pairs, cols, figsize=(min(WIDTH, cols * 2.0), pairs * 4.3), squeeze=False)
     pred = probabilities.argmax(axis=1)
+    for ax in axes.flat:
+        ax.axis("off")
     for i in range(n):
-        axes[0, i].imshow(np.asarray(originals[i]), cmap="gray", vmin=0, vmax=255)
-        axes[0, i].set_title("as drawn", fontsize=9)
-        axes[1, i].imshow(prepared[i], cmap="gray_r", vmin=0, vmax=1)
-        axes[1, i].set_title(f"{class_names[pred[i]]} {100 * probabilities[i, pred[i]]:.0f}%", fontsize=10)
-        for ax in axes[:, i]:
-            ax.axis("off")
-    fig.suptitle("own images: as drawn (top) and as the model sees them, with its prediction (bottom)")
+        top, bottom = axes[2 * (i // cols), i % cols], axes[2 * (i // cols) + 1, i % cols]
+        top.imshow(np.asarray(originals[i]), cmap="gray", vmin=0, vmax=255)
+        top.set_title("as drawn", fontsize=11)
+        bottom.imshow(prepared[i], cmap="gray_r", vmin=0, vmax=1)
+        bottom.set_title(f"model: {class_names[pred[i]]} {100 * probabilities[i, pred[i]]:.0f}%", fontsize=12)
+    fig.suptitle("own images: as drawn, and as the model\nsees them with its prediction", fontsize="medium")
     fig.tight_layout()
-    return fig
+    return described(fig, f"{n} own images, each as drawn and below it as the model sees it after preprocessing, "
+                          f"titled with the prediction: {', '.join(str(class_names[k]) for k in pred)}.")

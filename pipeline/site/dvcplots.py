@@ -1,4 +1,6 @@
-"""``dvc plots show`` that renders offline.
+"""The training curves of dvc.yaml's top-level ``plots``: ``reports/dvc_plots/index.html``
+draws them as images when the site is built (``static_plots``: readable without JavaScript),
+and ``interactive.html`` is ``dvc plots show``'s Vega version, rendered offline.
 
 DVC's default HTML loads vega, vega-lite and vega-embed from a CDN, so its plots are blank
 without internet. ``write_template`` writes an HTML template for ``dvc plots show
@@ -27,13 +29,14 @@ VEGA_LITE = assets.Asset("vega-lite", "5.2.0", "package/build/vega-lite.min.js",
 VEGA_EMBED = assets.Asset("vega-embed", "6.18.2", "package/build/vega-embed.min.js",
                           "1ba9826431ddc9805e815ad92acc811c819f2bfd32bda2a128b8c4b5070fab5e")
 LIBRARIES = (VEGA, VEGA_LITE, VEGA_EMBED)
+INTERACTIVE = "interactive.html"  # the Vega page, next to the images page
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Training curves (dvc plots)</title>
+<title>Training curves, interactive (dvc plots)</title>
 {inline_scripts}
 <style>
   body {{ font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1rem auto; max-width: 72rem; padding: 0 1rem; }}
@@ -43,13 +46,19 @@ PAGE = """<!DOCTYPE html>
 </style>
 </head>
 <body>
-<nav><a href="../index.html">&larr; All reports</a></nav>
-<h1>Training curves of every configuration</h1>
+<nav><a href="../index.html">&larr; All reports</a> <a href="index.html">The same charts as images</a></nav>
+<main>
+<h1>Training curves of every configuration, interactive</h1>
 <p>Mean over seeds per epoch, drawn by <code>dvc plots show</code> from <code>reports/plots/*.csv</code>
-   (definitions in <code>dvc.yaml</code>). Vega is inlined: this page needs no network.</p>
+   (definitions in <code>dvc.yaml</code>). Vega is inlined: this page needs no network, but it needs JavaScript.</p>
+<script>  /* no actions menu: its <summary> has no accessible name (axe-core: summary-name) */
+  const embedWithActions = window.vegaEmbed;
+  window.vegaEmbed = (el, spec, opts) => embedWithActions(el, spec, Object.assign({{actions: false}}, opts));
+</script>
 <div class="plots">
 {{plot_divs}}
 </div>
+</main>
 </body>
 </html>
 """
@@ -76,16 +85,21 @@ def plot_definitions(root: Path) -> list[str]:
 
 
 def show(out: Path | None = None, root: Path | None = None) -> Path:
-    """Run ``dvc plots show`` with the offline template on the top-level plot definitions; return
-    the written index.html."""
+    """Write ``out/index.html`` (the charts as images, ``static_plots``) and ``out/interactive.html``
+    (``dvc plots show`` with the offline template on the top-level plot definitions); return the
+    index page."""
+    from pipeline.site import static_plots
+
     root = root or paths.project_root()
     out = out or paths.site_files(root).dvc_plots
     dvc = shutil.which("dvc", path=str(Path(sys.executable).parent)) or "dvc"
     with tempfile.TemporaryDirectory() as tmp:  # the template is no output of the stage
         template = write_template(Path(tmp) / "dvc-plots-template.html")
-        proc = subprocess.run([dvc, "plots", "show", "--html-template", str(template), "-o", str(out),
+        proc = subprocess.run([dvc, "plots", "show", "--html-template", str(template), "-o", str(Path(tmp) / "vega"),
                                *plot_definitions(root)],
                               cwd=root, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        raise assets.AssetError(f"dvc plots show failed: {(proc.stderr or proc.stdout).strip()[-800:]}")
-    return out / "index.html"
+        if proc.returncode != 0:
+            raise assets.AssetError(f"dvc plots show failed: {(proc.stderr or proc.stdout).strip()[-800:]}")
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.move(Path(tmp) / "vega" / "index.html", out / INTERACTIVE)
+    return static_plots.write_page(out / "index.html", root, interactive=INTERACTIVE)
