@@ -13,9 +13,10 @@ the centre of mass. An image with one group of ink is cropped exactly as before.
 
 Photos: the paper's level is the median of the whole image (not of its edges, which may show a
 dark table), and uneven light is levelled by subtracting a smooth (quadratic) surface fitted
-to the paper alone (``_background``). Ink that touches the image's edge along a quarter of a
-side or more (a table, a scanner's lid), or touches it while the middle holds more ink than
-it, is background (``_drop_edge_ink``); when nothing else remains the image is refused.
+to the paper alone (``_background``). Ink that touches the image's edge and lies (almost) all
+within ``EDGE_MARGIN`` of it (a table, a scanner's lid), or touches it while the middle holds
+more ink than it, is background (``_drop_edge_ink``); when nothing else remains the image is
+refused. A digit cropped to its own edges reaches into the middle and is kept.
 
 Reading (``read_image``): the EXIF orientation is applied (phone photos come out upright),
 the first frame of an animation is used, and an image with transparency is read in one of
@@ -49,7 +50,8 @@ MAX_PIXELS = 40_000_000  # above this a file is refused before it is decoded (de
 INK_THRESHOLD = 0.2  # fraction of full ink that counts as part of the digit for the bounding box
 NEAR = 0.1  # ink groups within this fraction of the digit's larger side of its box belong to it
 ALPHA_INK_CONTRAST = 0.2  # below this contrast on white paper, a transparent image's alpha is its ink
-EDGE_RUN = 0.25  # ink touching the image's edge along this fraction of a side is a border, not a digit
+EDGE_MARGIN = 0.2  # ink touching the edge with EDGE_SHARE of it within this fraction of the sides is a border
+EDGE_SHARE = 0.9
 BOX = 20
 SIZE = 28
 # Pillow's names of the formats that are decoded. Pillow's JPEG reader also opens "MPO", the
@@ -248,8 +250,9 @@ def _background(a: np.ndarray) -> np.ndarray:
 
 
 def _drop_edge_ink(a: np.ndarray) -> np.ndarray:
-    """``a`` (ink in [0, 1]) without the ink groups that touch its edge along ``EDGE_RUN`` of a
-    side or more, or that touch it at all while the groups inside hold more ink than they do."""
+    """``a`` (ink in [0, 1]) without the ink groups that touch its edge and have ``EDGE_SHARE``
+    of their ink within ``EDGE_MARGIN`` of the sides, or that touch it while the groups inside
+    hold more ink than they do."""
     labels, n = ndimage.label(a > INK_THRESHOLD, structure=np.ones((3, 3), dtype=bool))
     if n == 0:
         return a
@@ -258,10 +261,15 @@ def _drop_edge_ink(a: np.ndarray) -> np.ndarray:
     touching = touching[touching > 0]
     if touching.size == 0:
         return a
-    mass = ndimage.sum_labels(a, labels, index=np.arange(n + 1))
-    inside = mass[np.setdiff1d(np.arange(1, n + 1), touching)].sum()
-    drop = [k for k in touching
-            if inside > mass[k] or max(np.count_nonzero(s == k) / s.size for s in sides) >= EDGE_RUN]
+    h, w = a.shape
+    rows, cols = np.arange(h), np.arange(w)
+    near = (np.minimum(rows, h - 1 - rows) < EDGE_MARGIN * h)[:, None] | \
+        (np.minimum(cols, w - 1 - cols) < EDGE_MARGIN * w)[None, :]
+    index = np.arange(n + 1)
+    mass = ndimage.sum_labels(a, labels, index=index)
+    near_mass = ndimage.sum_labels(a * near, labels, index=index)
+    inside = mass[np.setdiff1d(index[1:], touching)].sum()
+    drop = [k for k in touching if inside > mass[k] or near_mass[k] >= EDGE_SHARE * mass[k]]
     if not drop:
         return a
     a = a.copy()
@@ -281,7 +289,7 @@ def to_mnist(gray: np.ndarray) -> np.ndarray:
     if peak <= 0.05:
         raise PredictError("no digit found: the image is blank (no pixel differs from the background)")
     a = _drop_edge_ink(a / peak)
-    if a.max() <= 0.05:
+    if a.max() <= INK_THRESHOLD:
         raise PredictError("no digit found: all the ink touches the image's edge (a table or a scanner's "
                            "border?); crop the photo to the digit")
     a = a / a.max()
