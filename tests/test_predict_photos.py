@@ -42,7 +42,7 @@ def test_every_kind_of_photo_is_written_for_every_digit(photos):
 
 
 def test_rotated_photos_are_stored_turned_with_their_exif_orientation(photos):
-    for p in (p for p in photos if p.kind == "rotated"):
+    for p in (p for p in photos if p.kind == "rotated (EXIF)"):
         with Image.open(p.path) as img:
             orientation = img.getexif().get(predict_photos.ORIENTATION_TAG)
             assert orientation in (3, 6, 8)

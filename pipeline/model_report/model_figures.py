@@ -44,18 +44,20 @@ def class_scores(report: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def own_images(originals, prepared: np.ndarray, probabilities: np.ndarray, class_names) -> plt.Figure:
-    """Top row: the images as given; bottom row: after MNIST-style preprocessing, with the prediction."""
+def own_images(originals, prepared: np.ndarray, probabilities: np.ndarray, class_names,
+               captions: list[str] | None = None) -> plt.Figure:
+    """Top row: the images as given (0–255), each under its caption (default "as drawn");
+    bottom row: after MNIST-style preprocessing, with the prediction."""
     n = len(originals)
     fig, axes = plt.subplots(2, n, figsize=(n * 1.6, 3.6), squeeze=False)
     pred = probabilities.argmax(axis=1)
     for i in range(n):
         axes[0, i].imshow(np.asarray(originals[i]), cmap="gray", vmin=0, vmax=255)
-        axes[0, i].set_title("as drawn", fontsize=9)
+        axes[0, i].set_title(captions[i] if captions else "as drawn", fontsize=9)
         axes[1, i].imshow(prepared[i], cmap="gray_r", vmin=0, vmax=1)
         axes[1, i].set_title(f"{class_names[pred[i]]} {100 * probabilities[i, pred[i]]:.0f}%", fontsize=10)
         for ax in axes[:, i]:
             ax.axis("off")
-    fig.suptitle("own images: as drawn (top) and as the model sees them, with its prediction (bottom)")
+    fig.suptitle("own images: as given (top) and as the model sees them, with its prediction (bottom)")
     fig.tight_layout()
     return fig

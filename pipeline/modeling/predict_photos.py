@@ -4,7 +4,7 @@ Each photo is made from a real 28×28 digit (e.g. an MNIST test image), upscaled
 as dark ink onto paper, then photographed the way a phone or scanner does it:
 
 - ``uneven light``: a strong lighting gradient across the paper, sensor noise, a warm tint;
-- ``rotated``: the same, stored sideways or upside down with the EXIF orientation that
+- ``rotated (EXIF)``: the same, stored sideways or upside down with the EXIF orientation that
   tells viewers (and ``predict.read_image``) how to turn it upright, as phones save photos;
 - ``small in a corner``: the digit takes an eighth of the picture, near one of its corners;
 - ``dark border``: the ``uneven light`` photo of the same digit with a dark table or
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-KINDS = ("uneven light", "rotated", "small in a corner", "dark border")
+KINDS = ("uneven light", "rotated (EXIF)", "small in a corner", "dark border")
 SIDE = 240  # pixels of a photo's shorter side
 ORIENTATION_TAG = 0x0112  # EXIF "Orientation"
 # How the stored pixels are turned from upright so that EXIF ``orientation`` turns them back
@@ -119,3 +119,13 @@ def photo_set(digits: np.ndarray, labels: np.ndarray, folder: str | os.PathLike,
             Photo(save_photo(add_dark_border(plain, rng), folder / f"{i:02d}_border_{label}.jpg"), label, KINDS[3], twin),
         ]
     return photos
+
+
+def one_of_each(digits: np.ndarray, labels: np.ndarray, folder: str | os.PathLike, *, seed: int = 0) -> list[Photo]:
+    """One photo of each kind in ``KINDS``, the k-th kind made from the k-th digit (at least
+    ``len(KINDS)`` digits are needed)."""
+    n = len(KINDS)
+    if len(digits) < n:
+        raise ValueError(f"one_of_each needs {n} digits, got {len(digits)}")
+    photos = photo_set(digits[:n], labels[:n], folder, seed=seed)
+    return [photos[k * n + k] for k in range(n)]
