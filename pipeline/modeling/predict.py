@@ -244,8 +244,7 @@ def _background(a: np.ndarray) -> np.ndarray:
         resid = v - terms @ coef
         spread = 1.4826 * np.median(np.abs(resid[paper] - np.median(resid[paper])))
         paper = resid <= 3 * spread + 0.01
-    y, x = np.mgrid[0:h, 0:w]
-    y, x = y / h, x / w
+    y, x = (np.arange(h) / h)[:, None], (np.arange(w) / w)[None, :]  # broadcast: one h×w array
     return coef[0] + coef[1] * x + coef[2] * y + coef[3] * x * x + coef[4] * x * y + coef[5] * y * y
 
 
