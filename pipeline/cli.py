@@ -26,6 +26,11 @@ from pipeline.core.params.messages import ParamsError
 from pipeline.core.params.schema import Loss, Params
 
 DEBUG_ENV = "PIPELINE_DEBUG"  # =1: unexpected errors show their traceback
+# Set before TensorFlow is imported (as the Makefile does for `dvc repro`, and runner.KERNEL_ENV
+# for the kernel): oneDNN off (its start-up lines, printed twice, and TensorFlow's numerics as in
+# training), C++ log level 2 (no INFO or WARNING start-up lines; errors still show). A value
+# the caller set is kept.
+TENSORFLOW_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 class UsageError(PipelineError, ValueError):
@@ -175,7 +180,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             failed += 1
     if ready:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no C++ start-up log lines
         model = predict.load_model(args.model)
         import numpy as np
 
@@ -402,6 +406,8 @@ def _one_line(text: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for name, value in TENSORFLOW_ENV.items():
+        os.environ.setdefault(name, value)
     args = build_parser().parse_args(argv)
     debug = os.environ.get(DEBUG_ENV, "") not in ("", "0")
     try:

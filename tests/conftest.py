@@ -118,6 +118,22 @@ def built_project(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def trained_model(mnist_file, tmp_path_factory) -> Path:
+    """A real model file: R1's configuration, 3 epochs on the first 12,000 MNIST images."""
+    from pipeline.core.params import load_params
+    from pipeline.core.params.schema import TrainingParams
+    from pipeline.modeling import train
+
+    cfg = load_params(REPO / "params.yaml").models["r1_onehot"].model_copy(update={"epochs": 3, "repeats": 1})
+    ds = dataset.load(mnist_file, sample_size=12_000)
+    result = train.train(cfg, ds, TrainingParams(threads=0, deterministic=False), log=lambda *_: None)
+    assert result.runs[0].test_accuracy > 0.9
+    path = tmp_path_factory.mktemp("model") / "r1.keras"
+    result.first_model.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS

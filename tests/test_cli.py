@@ -144,3 +144,43 @@ def test_os_errors_name_the_file(monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("PIPELINE_DEBUG", raising=False)
     assert cli.main(["site"]) == 1
     assert capsys.readouterr().err == f"error: {tmp_path / 'gone' / 'file.txt'}: No such file or directory\n"
+
+
+# --------------------------------------------------------------------------- start-up noise
+
+
+def _environment_without_tensorflow_settings(**extra: str) -> dict:
+    """This environment as a user's shell has it: no TF_* settings (the Makefile and DVC set them)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_") and k != "PIPELINE_DEBUG"}
+    return dict(env, PYTHONPATH=str(REPO), **extra)
+
+
+def test_tensorflow_settings_are_the_kernels():
+    from pipeline import cli
+    from pipeline.core import runner
+
+    assert cli.TENSORFLOW_ENV == {k: v for k, v in runner.KERNEL_ENV.items() if k.startswith("TF_")}
+
+
+@pytest.mark.slow
+def test_predict_by_hand_prints_no_tensorflow_start_up_lines(trained_model, mnist_file, tmp_path):
+    """`python -m pipeline predict` in a plain shell: the prediction, and nothing on stderr;
+    a setting the caller chose is kept (and its lines still reach stderr)."""
+    import numpy as np
+
+    from pipeline.core import dataset
+    from pipeline.modeling import predict_photos
+
+    ds = dataset.load(mnist_file)
+    photo = next(p for p in predict_photos.photo_set(ds.x_test[:1], ds.y_test[:1], tmp_path)
+                 if p.kind == "dark border")
+    command = [sys.executable, "-m", "pipeline", "predict", str(trained_model), str(photo.path)]
+    proc = subprocess.run(command, cwd=tmp_path, env=_environment_without_tensorflow_settings(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no "oneDNN custom operations are on" (printed twice before), no absl note
+    assert proc.stdout.startswith(f"{photo.path}: {int(np.asarray(ds.y_test[0]))} (confidence ")
+    chosen = subprocess.run(command, cwd=tmp_path, env=_environment_without_tensorflow_settings(TF_ENABLE_ONEDNN_OPTS="1"),
+                            capture_output=True, text=True, timeout=300)
+    assert chosen.returncode == 0 and chosen.stdout == proc.stdout
+    assert chosen.stderr.count("oneDNN custom operations are on") >= 1

@@ -13,12 +13,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from pipeline.core import dataset
 from pipeline.core.params import load_params
-from pipeline.core.params.schema import TrainingParams
 from pipeline.modeling import predict
 from pipeline.modeling import train as modeling
-from tests.conftest import PROFILE_MODEL, PROFILE_MODELS, PROFILE_TRAINING, REPO, bin_path, run
+from tests.conftest import PROFILE_MODEL, PROFILE_MODELS, PROFILE_TRAINING, bin_path, run
 
 pytestmark = pytest.mark.slow
 
@@ -143,18 +141,6 @@ def test_exp_run_changing_one_configuration_reruns_only_its_stage(built_project,
 
 
 # --------------------------------------------------------------------------- predict
-
-
-@pytest.fixture(scope="module")
-def trained_model(mnist_file, tmp_path_factory):
-    """A real model: R1's configuration, 3 epochs on the first 12,000 MNIST images."""
-    cfg = load_params(REPO / "params.yaml").models["r1_onehot"].model_copy(update={"epochs": 3, "repeats": 1})
-    ds = dataset.load(mnist_file, sample_size=12_000)
-    result = modeling.train(cfg, ds, TrainingParams(threads=0, deterministic=False), log=lambda *_: None)
-    assert result.runs[0].test_accuracy > 0.9
-    path = tmp_path_factory.mktemp("model") / "r1.keras"
-    result.first_model.save(path)
-    return path
 
 
 def test_predict_command_classifies_drawn_digits(trained_model, tmp_path):

@@ -1,6 +1,10 @@
 """The real DVC + papermill + nbconvert pipeline on a copy of the repo (small real sample)."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -9,7 +13,7 @@ import pytest
 
 from pipeline.core import runner
 from pipeline.site import index as site
-from tests.conftest import SAMPLE, bin_path, copy_project, run
+from tests.conftest import REPO, SAMPLE, bin_path, copy_project, run
 
 pytestmark = pytest.mark.slow
 
@@ -186,8 +190,6 @@ def test_failing_notebook_keeps_its_output_and_writes_no_html(tmp_path):
 
 
 def test_kernel_is_this_environment(tmp_path):
-    import sys
-
     root = tmp_path
     (root / "params.yaml").write_text("{}\n")
     (root / "notebooks").mkdir()
@@ -211,3 +213,21 @@ def test_index_shows_a_metrics_file_of_an_older_format_as_not_run(tmp_path):
     out = site.build(project).read_text()
     row = out[out.index('id="row-basic"'):]
     assert "not run" in row[:row.index("</tr>")]
+
+
+def test_notebook_run_by_hand_shows_progress_without_the_kernels_tcp_warning(tmp_path):
+    """`python -m pipeline run` in a plain shell (no TF_* settings), with its progress bar: the
+    kernel's "running over TCP without encryption" warning, which arrives on the bar's
+    unfinished line, is dropped; the bar and the result lines are not."""
+    root = tmp_path
+    shutil.copy2(REPO / "params.yaml", root / "params.yaml")
+    (root / "notebooks").mkdir()
+    _tiny_notebook(root / "notebooks/t.ipynb", "print('value is', value)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    env["PYTHONPATH"] = str(REPO)
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", "notebooks/t.ipynb"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Executing:" in proc.stderr
+    assert "without encryption" not in proc.stderr and "IPKernelApp" not in proc.stderr, proc.stderr
+    assert "value is 1" in proc.stdout and "wrote reports/html/t.html" in proc.stdout

@@ -80,6 +80,8 @@ def test_the_mistakes_and_own_images_paragraphs_follow_the_dataset():
     assert "Several are clothing items that a person" in report.mistakes_text(fashion)
     own = report.own_images_text(mnist)
     assert "made to look like MNIST" in own and "cropped to the digit, fitted into a $20 \\times 20$ box" in own
+    assert "turned upright as its EXIF orientation says" in own and "(a table, a scanner's lid) taken as background" in own
+    assert "classifies 4 photos and 2 drawings. The photos are of the first 4 test digits" in own
     assert report.own_images_text(fashion) == (
         "`python -m pipeline predict` prepares images the way MNIST was made, for models trained on MNIST; these "
         "reports are on Fashion-MNIST, so this section is left out.")

@@ -313,8 +313,10 @@ def remove_stale_temps(root: Path) -> None:
 # - TensorFlow 2.21's tf.data adds an attribute its own C++ op registry does not know (every
 #   fit logs one "E0000 … node_def_util.cc … use_unbounded_threadpool" line, plus absl's note);
 # - ipykernel warns that its local TCP sockets are unencrypted (they listen on 127.0.0.1 only).
+# A line may begin with the progress bar's unfinished line (it redraws with a carriage return,
+# no newline): that part is kept and ended, the noise after it dropped.
 NOISE = re.compile(
-    rb"^(E0000 \S+ +\d+ node_def_util\.cc:\d+\] NodeDef mentions attribute use_unbounded_threadpool "
+    rb"(E0000 \S+ +\d+ node_def_util\.cc:\d+\] NodeDef mentions attribute use_unbounded_threadpool "
     rb"which is not in the op definition"
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     rb"|\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption)")
@@ -333,8 +335,11 @@ def quiet_stderr() -> Iterator[None]:
     def pump() -> None:
         with os.fdopen(read_end, "rb") as src, os.fdopen(os.dup(saved), "wb", buffering=0) as dst:
             for line in src:
-                if not NOISE.match(line):
+                noise = NOISE.search(line)
+                if noise is None:
                     dst.write(line)
+                elif noise.start():
+                    dst.write(line[:noise.start()] + b"\n")
 
     thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
     thread.start()

@@ -55,9 +55,11 @@ def class_scores(report: pd.DataFrame) -> plt.Figure:
                           f"is class {worst} ({report.loc[worst, 'F1']:.3f}).")
 
 
-def own_images(originals, prepared: np.ndarray, probabilities: np.ndarray, class_names, columns: int = 3) -> plt.Figure:
-    """Each image as given (upper row of a pair) and after MNIST-style preprocessing with the
-    prediction (lower row), ``columns`` images per pair of rows (readable on a phone)."""
+def own_images(originals, prepared: np.ndarray, probabilities: np.ndarray, class_names,
+               captions: list[str] | None = None, columns: int = 3) -> plt.Figure:
+    """Each image as given (upper row of a pair, under its caption, default "as drawn") and after
+    MNIST-style preprocessing with the prediction (lower row), ``columns`` images per pair of rows
+    (readable on a phone)."""
     n = len(originals)
     cols = min(columns, max(n, 1))
     pairs = max(1, -(-n // cols))
@@ -68,10 +70,10 @@ def own_images(originals, prepared: np.ndarray, probabilities: np.ndarray, class
     for i in range(n):
         top, bottom = axes[2 * (i // cols), i % cols], axes[2 * (i // cols) + 1, i % cols]
         top.imshow(np.asarray(originals[i]), cmap="gray", vmin=0, vmax=255)
-        top.set_title("as drawn", fontsize=11)
+        top.set_title(captions[i] if captions else "as drawn", fontsize=11)
         bottom.imshow(prepared[i], cmap="gray_r", vmin=0, vmax=1)
         bottom.set_title(f"model: {class_names[pred[i]]} {100 * probabilities[i, pred[i]]:.0f}%", fontsize=12)
-    fig.suptitle("own images: as drawn, and as the model\nsees them with its prediction", fontsize="medium")
+    fig.suptitle("own images: as given, and as the model\nsees them with its prediction", fontsize="medium")
     fig.tight_layout()
-    return described(fig, f"{n} own images, each as drawn and below it as the model sees it after preprocessing, "
+    return described(fig, f"{n} own images, each as given and below it as the model sees it after preprocessing, "
                           f"titled with the prediction: {', '.join(str(class_names[k]) for k in pred)}.")

@@ -60,9 +60,11 @@ def mistakes_text(words: DatasetWords) -> str:
     return prose.render(TEMPLATES, "mistakes.md.j2", words=words)
 
 
-def own_images_text(words: DatasetWords) -> str:
-    """'Your own images': what ``predict`` does, or why the section is left out (Markdown)."""
-    return prose.render(TEMPLATES, "own_images.md.j2", words=words)
+def own_images_text(words: DatasetWords, photos: int = 4, drawings: int = 2) -> str:
+    """'Your own images': what ``predict`` does and what the figure shows (``photos`` photos of
+    test images, one of each kind of ``predict_photos``, then ``drawings`` drawn digits), or why
+    the section is left out (Markdown)."""
+    return prose.render(TEMPLATES, "own_images.md.j2", words=words, photos=photos, drawings=drawings)
 
 
 def warning_box(text: str) -> str:

@@ -11,6 +11,13 @@ the detached bar of a 5 or 7, a gap in a pencil stroke); groups farther away (sp
 dust, a mark at the edge of a photo) are dropped, so they neither widen the crop nor move
 the centre of mass. An image with one group of ink is cropped exactly as before.
 
+Photos: the paper's level is the median of the whole image (not of its edges, which may show a
+dark table), and uneven light is levelled by subtracting a smooth (quadratic) surface fitted
+to the paper alone (``_background``). Ink that touches the image's edge and lies (almost) all
+within ``EDGE_MARGIN`` of it (a table, a scanner's lid), or touches it while the middle holds
+more ink than it, is background (``_drop_edge_ink``); when nothing else remains the image is
+refused. A digit cropped to its own edges reaches into the middle and is kept.
+
 Reading (``read_image``): the EXIF orientation is applied (phone photos come out upright),
 the first frame of an animation is used, and an image with transparency is read in one of
 two ways: its colours composited onto white paper, or, when that shows no digit (less
@@ -43,6 +50,8 @@ MAX_PIXELS = 40_000_000  # above this a file is refused before it is decoded (de
 INK_THRESHOLD = 0.2  # fraction of full ink that counts as part of the digit for the bounding box
 NEAR = 0.1  # ink groups within this fraction of the digit's larger side of its box belong to it
 ALPHA_INK_CONTRAST = 0.2  # below this contrast on white paper, a transparent image's alpha is its ink
+EDGE_MARGIN = 0.2  # ink touching the edge with EDGE_SHARE of it within this fraction of the sides is a border
+EDGE_SHARE = 0.9
 BOX = 20
 SIZE = 28
 # Pillow's names of the formats that are decoded. Pillow's JPEG reader also opens "MPO", the
@@ -219,19 +228,70 @@ def _digit_box(a: np.ndarray) -> tuple[tuple[int, int], tuple[int, int], np.ndar
     return (r0, r1), (c0, c1), a
 
 
+def _background(a: np.ndarray) -> np.ndarray:
+    """The paper's level under ``a`` (ink bright on dark paper): a quadratic surface fitted to
+    the paper alone, on at most 64×64 sampled pixels; ink, borders and shadows brighter than the
+    paper by more than 3 robust standard deviations are left out of the fit, three times over.
+    Uniform paper gives exactly its level."""
+    h, w = a.shape
+    step = max(1, max(h, w) // 64)
+    yy, xx = np.mgrid[0:h:step, 0:w:step]
+    y, x, v = yy.ravel() / h, xx.ravel() / w, a[::step, ::step].ravel()
+    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    paper = v <= np.median(v)
+    for _ in range(4):
+        coef = np.linalg.lstsq(terms[paper], v[paper], rcond=None)[0]
+        resid = v - terms @ coef
+        spread = 1.4826 * np.median(np.abs(resid[paper] - np.median(resid[paper])))
+        paper = resid <= 3 * spread + 0.01
+    y, x = (np.arange(h) / h)[:, None], (np.arange(w) / w)[None, :]  # broadcast: one h×w array
+    return coef[0] + coef[1] * x + coef[2] * y + coef[3] * x * x + coef[4] * x * y + coef[5] * y * y
+
+
+def _drop_edge_ink(a: np.ndarray) -> np.ndarray:
+    """``a`` (ink in [0, 1]) without the ink groups that touch its edge and have ``EDGE_SHARE``
+    of their ink within ``EDGE_MARGIN`` of the sides, or that touch it while the groups inside
+    hold more ink than they do."""
+    labels, n = ndimage.label(a > INK_THRESHOLD, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return a
+    sides = (labels[0], labels[-1], labels[:, 0], labels[:, -1])
+    touching = np.unique(np.concatenate(sides))
+    touching = touching[touching > 0]
+    if touching.size == 0:
+        return a
+    h, w = a.shape
+    rows, cols = np.arange(h), np.arange(w)
+    near = (np.minimum(rows, h - 1 - rows) < EDGE_MARGIN * h)[:, None] | \
+        (np.minimum(cols, w - 1 - cols) < EDGE_MARGIN * w)[None, :]
+    index = np.arange(n + 1)
+    mass = ndimage.sum_labels(a, labels, index=index)
+    near_mass = ndimage.sum_labels(a * near, labels, index=index)
+    inside = mass[np.setdiff1d(index[1:], touching)].sum()
+    drop = [k for k in touching if inside > mass[k] or near_mass[k] >= EDGE_SHARE * mass[k]]
+    if not drop:
+        return a
+    a = a.copy()
+    a[np.isin(labels, drop)] = 0.0
+    return a
+
+
 def to_mnist(gray: np.ndarray) -> np.ndarray:
     """A grayscale image in [0, 1] (any size) → a 28×28 float32 MNIST-style digit in [0, 1]."""
     a = np.asarray(gray, dtype=np.float64)
     if a.ndim != 2 or a.size == 0:
         raise PredictError(f"expected a 2-D grayscale image, got shape {a.shape}")
-    if np.median(_border(a)) > 0.5:  # light background: make it ink-on-black like MNIST
+    if np.median(a) > 0.5:  # light paper: make it ink-on-black like MNIST
         a = 1.0 - a
-    a = a - np.median(_border(a))  # background to 0
-    a = np.clip(a, 0, None)
+    a = np.clip(a - _background(a), 0, None)  # paper to 0, however unevenly lit
     peak = a.max()
     if peak <= 0.05:
         raise PredictError("no digit found: the image is blank (no pixel differs from the background)")
-    a = a / peak
+    a = _drop_edge_ink(a / peak)
+    if a.max() <= INK_THRESHOLD:
+        raise PredictError("no digit found: all the ink touches the image's edge (a table or a scanner's "
+                           "border?); crop the photo to the digit")
+    a = a / a.max()
     (r0, r1), (c0, c1), a = _digit_box(a)
     crop = a[r0:r1, c0:c1]
     h, w = crop.shape
