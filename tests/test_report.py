@@ -58,7 +58,8 @@ def test_the_claim_box_states_the_rule_from_the_one_template():
     assert ("Rule: a claim is consistent when it lies inside the 95 % prediction interval for one new run, "
             "mean ± t·s·√(1 + 1/n) with t the 0.975 quantile of Student's t with n − 1 degrees of freedom "
             "(n = 3 seeds: t = 4.303), widened by half a unit of the printed number's last digit; not consistent "
-            "outside it (a faithful reproduction lands outside about 5 % of the time); inconclusive when inside but "
+            "outside it (a faithful reproduction lands outside about 5 % of the time for each number; this verdict rests on "
+            "one number); inconclusive when inside but "
             "the interval's half-width exceeds the margin (accuracy ± 0.01, loss ± 25 % of the claim).") in text
     other = VerdictParams(confidence=0.9, accuracy_margin=0.02, loss_margin=0.1)
     v = evaluation.judge_claim(Claim(accuracy=0.98), _training([0.98]), other)

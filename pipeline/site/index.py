@@ -9,13 +9,14 @@ import platform
 from pathlib import Path
 
 import jinja2
+import markupsafe
+import mistune
 import nbformat
 
-from pipeline.core import dataset_words, fileio, paths, prose, provenance, runner
+from pipeline.core import dataset_words, fileio, numbers, paths, prose, provenance, runner
 from pipeline.core.dataset_words import VERDICT_LABEL
 from pipeline.core.params.loading import load_params
 from pipeline.core.params.schema import LOSS_LABEL, Params
-from pipeline.core.seed_stats import fmt_pm
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -42,6 +43,24 @@ def _summary(nb: nbformat.NotebookNode) -> str:
     return ""
 
 
+def summary_html(text: str) -> markupsafe.Markup:
+    """A card's summary (Markdown from a notebook or params.yaml) as inline HTML: ``**bold**``
+    rendered, raw HTML escaped. TeX (``$…$``) is not typeset here: card texts avoid it (a unit
+    test reads every notebook's summary)."""
+    html = mistune.create_markdown(escape=True)(text).strip()
+    return markupsafe.Markup(html.removeprefix("<p>").removesuffix("</p>"))
+
+
+def story_order(entries: list[ReportEntry], models: list[str]) -> list[ReportEntry]:
+    """Cards in the front page's story order: by notebook number, the model reports in the
+    order of params.yaml's ``models`` (an as-published report after its held-out twin)."""
+    def key(e: ReportEntry):
+        number, _, rest = e.name.partition("_")
+        model = next((i for i, m in enumerate(models) if rest.endswith("_" + m) or rest == m), len(models))
+        return number, model, e.name
+    return sorted(entries, key=key)
+
+
 def collect(root: Path) -> list[ReportEntry]:
     """One entry per executed notebook in ``reports/notebooks`` that has its HTML views."""
     entries = []
@@ -57,7 +76,7 @@ def collect(root: Path) -> list[ReportEntry]:
         entries.append(ReportEntry(
             name=name,
             title=runner.notebook_title(nb, name),
-            summary=nb.metadata.get("mnist_report", {}).get("summary") or _summary(nb),
+            summary=summary_html(nb.metadata.get("mnist_report", {}).get("summary") or _summary(nb)),
             parameters={k: v for k, v in pm.get("parameters", {}).items() if not isinstance(v, (dict, list))},
             finished=finished + (" UTC" if finished else ""),
             html=_link(files.html, reports),
@@ -88,12 +107,13 @@ class ModelRow:
 
 
 def _check_line(quantity: str, c: dict) -> str:
-    """``accuracy 0.981 vs interval 0.9712–0.9838: consistent``."""
+    """``accuracy 0.981 vs interval 0.9712–0.9838: consistent``, rounded as the report's box
+    rounds it (``core/numbers.py``); a loss interval is cut at 0."""
     name = quantity.removeprefix("test_").replace("_", " ")
-    if c["half_width"] is None:
-        return f"{name} {c['claimed']:g}: {c['outcome']} (one seed)"
-    low, high = c["mean"] - c["half_width"], c["mean"] + c["half_width"]
-    return f"{name} {c['claimed']:g} vs interval {low:.4g}–{high:.4g}: {c['outcome']}"
+    low, high = (None, None) if c["half_width"] is None else (c["mean"] - c["half_width"], c["mean"] + c["half_width"])
+    return " ".join(environment().get_template("check_line.html.j2").render(
+        name=name, claimed=c["claimed"], outcome=c["outcome"], low=low, high=high,
+        floor=numbers.floor_of(name)).split())
 
 
 def _checks(claim: dict, source: str) -> list[str]:
@@ -129,7 +149,7 @@ def _link(path: Path, reports: Path) -> str:
 
 def _pct(stat: dict | None) -> str:
     """A stored ``{"mean", "std"}`` as ``97.81 ± 0.12 %`` ('' when absent)."""
-    return fmt_pm(stat["mean"], stat["std"], percent=True) if stat else ""
+    return numbers.mean_std(stat["mean"], stat["std"], percent=True) if stat else ""
 
 
 def _current(m: dict) -> bool:
@@ -227,7 +247,7 @@ def sweep_rows(root: Path, params: Params) -> tuple[list[str], list[SweepRow]]:
             acc = ((found[loss] or {}).get("variants", {}).get(name) or {}).get("test_accuracy")
             cells.append(_pct(acc))
             c = params.sweep.claimed.get(loss, {}).get(name) if same_dataset else None
-            claimed.append(f"{100 * c[1]:.1f} %" if c else "")
+            claimed.append(numbers.claimed(c[1]) if c else "")
         rows.append(SweepRow(v.description, cells, claimed))
     return losses, rows
 
@@ -254,7 +274,7 @@ def build(root: Path | None = None) -> Path:
     claims = [cfg.claimed for cfg in params.models.values() if cfg.claimed.accuracy is not None
               or cfg.claimed.loss is not None]
     page = environment().get_template("index.html.j2").render(
-        reports=collect(root),
+        reports=story_order(collect(root), list(params.models)),
         models=model_rows(root, params),
         classical=classical_rows(root),
         sweep=sweep_rows(root, params),
