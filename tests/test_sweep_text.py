@@ -49,7 +49,7 @@ def test_the_sweep_heading_and_the_single_loss_note_come_from_templates():
     seeds = ", ".join(map(str, sweep.seeds))
     assert sweep_text.heading(sweep, "categorical_crossentropy") == (
         f"## categorical CE (one-hot labels)\n\n{len(sweep.variants)} variants × {len(sweep.seeds)} seeds ({seeds}), "
-        f"adam, 20 epochs at batch 512, 10% of the training images held out for validation.")
+        f"adam, 20 epochs at batch 512, 10 % of the training images held out for validation.")
     one = sweep.model_copy(update={"losses": ["sparse_categorical_crossentropy"]})
     assert sweep_text.single_loss(one).startswith(
         "**Nothing to compare:** this sweep trained with one loss only, sparse categorical CE (integer labels).")

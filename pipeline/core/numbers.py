@@ -24,7 +24,7 @@ def _check(value) -> float:
     return float(value)
 
 
-def _unsigned_zero(text: str) -> str:
+def unsigned_zero(text: str) -> str:
     """``-0.0000`` → ``0.0000``: a value that rounds to zero has no sign."""
     if text.startswith(("-", "+")) and not any(ch in "123456789" for ch in text):
         return text[1:]
@@ -36,19 +36,19 @@ def num(value, digits: int = DIGITS) -> str:
     x = _check(value)
     if math.isnan(x):
         return "n/a"
-    return _unsigned_zero(f"{x:.{digits}f}")
+    return unsigned_zero(f"{x:.{digits}f}")
 
 
 def signed(value, digits: int = DIGITS) -> str:
     """A difference: ``+0.0012``, ``-0.0030``, and ``0.0000`` (no sign) when it rounds to 0."""
     x = _check(value)
-    return _unsigned_zero(f"{x:+.{digits}f}")
+    return unsigned_zero(f"{x:+.{digits}f}")
 
 
 def pct(value, digits: int = PERCENT_DIGITS) -> str:
     """A fraction as a percentage: ``0.97812`` → ``97.81 %``."""
     x = _check(value)
-    return _unsigned_zero(f"{100 * x:.{digits}f}") + " %"
+    return unsigned_zero(f"{100 * x:.{digits}f}") + " %"
 
 
 def mean_std(mean, std, percent: bool = False) -> str:

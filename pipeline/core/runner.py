@@ -396,7 +396,8 @@ def execute(notebook: Path, parameters: dict, out: Path, failed: Path, root: Pat
         papermill.execute_notebook(
             str(notebook), str(out), parameters=parameters, kernel_name=KERNEL_NAME,
             cwd=str(notebook.parent), progress_bar=progress, log_output=False,
-            stdout_file=heartbeat,  # what cells print (per-run progress lines) reaches the terminal live
+            stdout_file=heartbeat,  # what cells print reaches the terminal live
+            stderr_file=heartbeat,  # progress lines go to stderr: the terminal shows them, the HTML does not
             shutdown_kernel="immediate",
         )
     except PapermillExecutionError:
