@@ -110,3 +110,49 @@ def test_the_report_heading_data_line_and_headline_come_from_templates():
         "MNIST: 60,000 images to fit, validated on the 10,000 TEST images")
     assert report.test_summary_text("97.9 ± 0.1 %", "0.07 ± 0.01", 10) == (
         "**Test accuracy 97.9 ± 0.1 %**, test loss 0.07 ± 0.01 (mean ± std over 10 seeds).")
+
+
+def test_the_dropout_sentence_is_there_only_with_dropout():
+    from tests.test_evaluation import _cfg
+
+    assert "dropout active" in report.curves_text(_cfg(dropout=0.25))
+    plain = report.curves_text(_cfg())
+    assert "dropout" not in plain and "Thin lines are single seeds" in plain
+    assert "TEST set" in report.curves_text(_cfg(validation="test"))
+
+
+def test_a_loss_interval_below_zero_is_printed_cut_at_zero():
+    v = evaluation.judge_claim(Claim(loss=0.1), _training([0.9] * 3, test_loss=(0.01, 0.2, 0.3)), RULE)
+    check = v.checks[0]
+    assert check.low < 0 and check.cut  # the formula's lower end is a negative cross-entropy
+    text = _text(report.claim_box(v, "R0", 3))
+    assert f"0.0000–{check.high:.4f}" in text and "cut at 0.0000: a test loss is never below it" in text
+    assert f"{check.low:.4f} –" not in text and f"{check.low:.4f}–" not in text
+
+
+def test_a_note_that_our_measurement_contradicts_is_said_to_be_unconfirmed():
+    t = _training([0.97] * 3, train_acc=[0.9890, 0.9895, 0.9899])
+    v = evaluation.judge_claim(Claim(accuracy=0.9996, note="almost surely training accuracy"), t, RULE)
+    assert [c.outcome for c in v.explanations] == ["not consistent"]
+    text = _text(report.claim_box(v, "R2", 3))
+    assert "our note from reading it, before measuring" in text
+    c = v.explanations[0]
+    assert f"our training accuracy ({c.mean:.4f} ± {c.std:.4f}) is not consistent with 0.9996" in text
+    assert "does not confirm that note" in text
+
+
+def test_dead_units_in_other_layers_are_named():
+    t = _training([0.9] * 3)
+    for r, n in zip(t.runs, (20, 30, 25)):
+        r.dead_units["hidden_1"] = n
+    v = evaluation.judge_claim(Claim(), t, RULE)
+    text = " ".join(report.reason_text(r) for r in v.reasons)
+    assert "No unit of the narrowest layer hidden_2" in text
+    assert "dead units of the seed table are in hidden_1 (20, 30, 25 in seeds 0, 1, 2)" in text
+    assert list(evaluation.seed_table(t).columns[4:6]) == ["dead ReLU units in hidden_1", "dead ReLU units in hidden_2"]
+
+
+def test_a_combined_verdict_says_its_error_adds_up():
+    v = evaluation.judge_claim(Claim(accuracy=0.9, loss=0.1), _training([0.9, 0.901, 0.899]), RULE)
+    assert "this verdict combines 2 numbers, so it can miss up to about 10 % of the time" in \
+        _text(report.claim_box(v, "R4", 3))

@@ -168,7 +168,10 @@ def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
 
 
 def _display_value(value) -> str:
-    """A parameter as the header shows it: mappings and lists as block YAML, the rest as text."""
+    """A parameter as the header shows it: mappings and lists as block YAML, flags as yes/no,
+    the rest as text."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, (dict, list)):
         return yaml.safe_dump(value, sort_keys=False, default_flow_style=False, width=100).strip()
     return str(value)
