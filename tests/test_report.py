@@ -156,3 +156,13 @@ def test_a_combined_verdict_says_its_error_adds_up():
     v = evaluation.judge_claim(Claim(accuracy=0.9, loss=0.1), _training([0.9, 0.901, 0.899]), RULE)
     assert "this verdict combines 2 numbers, so it can miss up to about 10 % of the time" in \
         _text(report.claim_box(v, "R4", 3))
+
+
+def test_a_claim_consistent_only_by_its_rounding_is_not_called_inside_the_interval():
+    t = _training([0.9, 0.9001, 0.9002])  # a narrow interval: ± 0.0004
+    check = evaluation.check_quantity("test accuracy", 0.91, [r.test_accuracy for r in t.runs], RULE)
+    assert check.outcome == "not consistent"
+    check = evaluation.check_quantity("test accuracy", 0.9, [0.9027, 0.9028, 0.9029], RULE)
+    assert check.outcome == "consistent" and abs(check.claimed - check.mean) > check.half_width
+    why = report.check_text(check)
+    assert "inside the interval" not in why and "within the printed rounding (± 0.05)" in why
