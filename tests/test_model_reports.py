@@ -184,3 +184,32 @@ def test_predict_command_refuses_bad_files_and_names_them(trained_model, tmp_pat
     assert f"{empty}: the file is empty" in proc.stderr and f"{text}: not an image" in proc.stderr
     assert proc.stdout.startswith(f"{good}: 7")
 
+
+
+LOG_LINE = r"^\s*(\[\d+/\d+\] |wrote reports/|rendered in |executed in |trained now: |\S+: \d+ of \d+ runs to train)"
+
+
+def test_reader_views_hold_no_logs_reprs_or_extra_header_rows(built_project):
+    """Every reader view (and the front page): no progress or file-writing lines, no Python
+    dict, no True/False cell, one header row per table, no signed zero, no 4-decimal percent."""
+    import re
+
+    from bs4 import BeautifulSoup
+
+    root, proc = built_project
+    assert re.search(r"\[\d+/\d+\] baseline seed 0: accuracy", proc.stdout + proc.stderr)  # still on the terminal
+    pages = [p for p in sorted((root / "reports/html").glob("*.html")) if not p.name.endswith(".code.html")]
+    assert len(pages) >= 7
+    for page in [*pages, root / "reports/index.html"]:
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        for tag in soup(["script", "style"]):
+            tag.decompose()
+        text = soup.get_text("\n")
+        logs = [line for line in text.splitlines() if re.match(LOG_LINE, line)]
+        assert not logs, (page.name, logs[:3])
+        assert not re.search(r"\{'\w+': ", text), page.name
+        assert not [td for td in soup.find_all("td") if td.get_text(strip=True) in ("True", "False")], page.name
+        extra = [t for t in soup.find_all("table") if t.thead and len(t.thead.find_all("tr")) > 1]
+        assert not extra, (page.name, extra[0].get_text(" ", strip=True)[:200])
+        assert not re.search(r"-0\.0+\b", text) and not re.search(r"\d\.\d{4,}\s?%", text), page.name
+        assert "logistic_c" not in text and "knn_neighbors" not in text, page.name
