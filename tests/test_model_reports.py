@@ -79,7 +79,7 @@ def test_index_lists_every_configuration_with_accuracy_and_verdict(built_project
         acc = m["test_accuracy"]
         row = index[index.index(f'id="row-{name}"'):]
         row = row[:row.index("</tr>")]
-        assert f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f} %" in row
+        assert f"{acc['mean']:.4f} ± {acc['std']:.4f}" in row  # fractions, as the claim and the report's box
         assert m["claim"]["verdict"] in row
         assert f'href="html/02_model_report_{name}.html"' in row
     assert 'id="classical-table"' in index and "random forest" in index

@@ -98,7 +98,7 @@ class ModelRow:
     protocol: str  # how this run used the data, in words
     claimed_accuracy: float | None
     claimed_on: str  # the claim's dataset where it is not the reports' ("MNIST"), else ""
-    accuracy: str  # "97.81 ± 0.12 %" or "" if not run yet
+    accuracy: str  # "0.9781 ± 0.0012" or "" if not run yet
     accuracy_mean: float | None
     repeats: int
     verdict: str  # an outcome, "other protocol", "no claim" or "not run"
@@ -147,9 +147,10 @@ def _link(path: Path, reports: Path) -> str:
     return path.relative_to(reports).as_posix()
 
 
-def _pct(stat: dict | None) -> str:
-    """A stored ``{"mean", "std"}`` as ``97.81 ± 0.12 %`` ('' when absent)."""
-    return numbers.mean_std(stat["mean"], stat["std"], percent=True) if stat else ""
+def _stat(stat: dict | None) -> str:
+    """A stored ``{"mean", "std"}`` as ``0.9781 ± 0.0012`` ('' when absent): fractions, as the
+    claimed numbers beside it and the reports' claim boxes print them."""
+    return numbers.mean_std(stat["mean"], stat["std"]) if stat else ""
 
 
 def _current(m: dict) -> bool:
@@ -177,7 +178,7 @@ def model_rows(root: Path, params: Params) -> list[ModelRow]:
             claimed_accuracy=cfg.claimed.accuracy,
             claimed_on=(dataset_words.words(cfg.claimed.dataset).name
                         if cfg.claimed.dataset != params.data.dataset else ""),
-            accuracy=_pct(acc),
+            accuracy=_stat(acc),
             accuracy_mean=acc["mean"] if acc else None,
             repeats=m["repeats"] if m else cfg.repeats,
             verdict=m["claim"]["verdict"] if m else "not run",
@@ -208,7 +209,7 @@ class SweepRow:
     """One variant of R4's sweep: test accuracy per loss (mean ± std over seeds) and R4's numbers."""
 
     description: str
-    cells: list[str]  # one per loss, "97.81 ± 0.12 %"
+    cells: list[str]  # one per loss, "0.9781 ± 0.0012"
     claimed: list[str]  # R4's printed accuracy per loss
 
 
@@ -245,7 +246,7 @@ def sweep_rows(root: Path, params: Params) -> tuple[list[str], list[SweepRow]]:
         cells, claimed = [], []
         for loss in losses:
             acc = ((found[loss] or {}).get("variants", {}).get(name) or {}).get("test_accuracy")
-            cells.append(_pct(acc))
+            cells.append(_stat(acc))
             c = params.sweep.claimed.get(loss, {}).get(name) if same_dataset else None
             claimed.append(numbers.claimed(c[1]) if c else "")
         rows.append(SweepRow(v.description, cells, claimed))
