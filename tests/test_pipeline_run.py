@@ -207,3 +207,14 @@ def test_index_shows_a_metrics_file_of_an_older_format_as_not_run(tmp_path):
     out = site.build(project).read_text()
     row = out[out.index('id="row-basic"'):]
     assert "not run" in row[:row.index("</tr>")]
+
+
+def test_the_kernels_stderr_reaches_the_terminal_without_the_known_noise():
+    import io
+
+    out = io.StringIO()
+    stream = runner.QuietStream(out)
+    stream.write("[1/2] baseline seed 0: accuracy 0.3200\nE0000 00:00:1.5   42 node_def_util.cc:682] NodeDef mentions "
+                 "attribute use_unbounded_threadpool which is not in the op definition: …\n[2/")
+    stream.write("2] baseline seed 1: accuracy 0.3167\n")
+    assert out.getvalue() == "[1/2] baseline seed 0: accuracy 0.3200\n[2/2] baseline seed 1: accuracy 0.3167\n"

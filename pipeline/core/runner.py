@@ -374,6 +374,24 @@ class Heartbeat:
         self._thread.join(timeout=2)
 
 
+class QuietStream:
+    """What the kernel writes to stderr (progress lines, warnings), on its way to ``stream``
+    without the ``NOISE`` lines: the terminal gets what ``quiet_stderr`` lets through."""
+
+    def __init__(self, stream):
+        self.stream, self.pending = stream, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        kept = [line for line in lines if not NOISE.match(line.encode())]
+        if kept:
+            self.stream.write("\n".join(kept) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def prepare_kernel_environment() -> None:
     """The environment the kernel inherits: this Python first on PATH, the pinned settings."""
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
@@ -400,7 +418,7 @@ def execute(notebook: Path, parameters: dict, out: Path, failed: Path, root: Pat
             str(notebook), str(out), parameters=parameters, kernel_name=KERNEL_NAME,
             cwd=str(notebook.parent), progress_bar=progress, log_output=False,
             stdout_file=heartbeat,  # what cells print reaches the terminal live
-            stderr_file=heartbeat,  # progress lines go to stderr: the terminal shows them, the HTML does not
+            stderr_file=QuietStream(heartbeat),  # progress lines go to stderr: the terminal shows them, the HTML does not
             shutdown_kernel="immediate",
         )
     except PapermillExecutionError:
