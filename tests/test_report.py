@@ -139,6 +139,8 @@ def test_a_note_that_our_measurement_contradicts_is_said_to_be_unconfirmed():
     c = v.explanations[0]
     assert f"our training accuracy ({c.mean:.4f} ± {c.std:.4f}) is not consistent with 0.9996" in text
     assert "does not confirm that note" in text
+    other = evaluation.judge_claim(Claim(accuracy=0.9996, note="validated on the test set"), t, RULE)
+    assert "does not confirm" not in _text(report.claim_box(other, "R1", 3))  # a note about something else
 
 
 def test_dead_units_in_other_layers_are_named():
@@ -148,7 +150,7 @@ def test_dead_units_in_other_layers_are_named():
     v = evaluation.judge_claim(Claim(), t, RULE)
     text = " ".join(report.reason_text(r) for r in v.reasons)
     assert "No unit of the narrowest layer hidden_2" in text
-    assert "dead units of the seed table are in hidden_1 (20, 30, 25 in seeds 0, 1, 2)" in text
+    assert "other layers have dead units too (the seed table's columns; seeds 0, 1, 2): hidden_1 20, 30, 25" in text
     assert list(evaluation.seed_table(t).columns[4:6]) == ["dead ReLU units in hidden_1", "dead ReLU units in hidden_2"]
 
 
