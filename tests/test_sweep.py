@@ -132,6 +132,9 @@ def test_the_baseline_sentence_is_computed_and_names_detectable_differences(swee
     loud = sweep_text.baseline(families.versus_baseline(
         _sweep_runs(sweep, shift={"dropout_50": 0.01}, losses=[loss]), sweep, loss), loss)
     assert loud != quiet and "better: Increase dropout to 50% (test accuracy +0.01" in loud
+    same = sweep_text.baseline(families.versus_baseline(
+        _sweep_runs(sweep, shift={"dropout_50": 0.01}, losses=[loss], noise=0.0), sweep, loss), loss)
+    assert "the same difference in every seed" in same and "at best p = 0.25" in same
     assert "no difference was detected for 9 variants in test accuracy" in loud.lower()
 
 

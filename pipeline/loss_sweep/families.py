@@ -347,8 +347,10 @@ def baseline_findings(family: Family, loss: str) -> dict:
     if t.empty:
         return {**found, "empty": True}
     sig = t[t["significant"]]
-    rows = lambda r: [{"description": d, "metric": METRIC_LABEL[m], "difference": x, "p_holm": p}  # noqa: E731
-                      for d, m, x, p in zip(r["description"], r["metric"], r["difference"], r["p_holm"])]
+    rows = lambda r: [{"description": d, "metric": METRIC_LABEL[m], "difference": x, "p_holm": p,  # noqa: E731
+                       "no_spread": sd == 0, "sign_flip_p": 2.0 ** (1 - n)}  # an exact sign-flip test's smallest p
+                      for d, m, x, p, sd, n in zip(r["description"], r["metric"], r["difference"], r["p_holm"],
+                                                   r["std"], r["seeds"])]
     quiet = [(METRIC_LABEL[m], no_difference(t[t["metric"] == m])) for m in METRICS]
     acc = t[t["metric"] == "test_accuracy"]
     accuracy = None
