@@ -60,7 +60,7 @@ def test_model_report_shows_every_section(built_project):
     nb = nbformat.read(root / "reports/notebooks/02_model_report_r0_deep.ipynb", as_version=4)
     assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", []))
     html = (root / "reports/html/02_model_report_r0_deep.html").read_text()
-    for text in ("Deep funnel with a 10-unit ReLU layer (R0)", "(784 inputs + 1 bias) × 512 units", "569600",
+    for text in ("Deep funnel with a 10-unit ReLU layer (R0)", "(784 inputs + 1 bias) × 512 units", "569,600",
                  "Claimed vs measured (R0)", "0.8874", "95 % prediction interval for one new run",
                  "Student's t with n − 1 degrees of freedom (n = 2 seeds: t = 12.706)", "Same protocol",
                  "Per class: precision", "most confident",
@@ -204,6 +204,9 @@ def test_reader_views_hold_no_logs_reprs_or_extra_header_rows(built_project):
         soup = BeautifulSoup(page.read_text(), "html.parser")
         for tag in soup(["script", "style"]):
             tag.decompose()
+        header = soup.find(id="report-header")  # the run's parameters, names with their values
+        if header:
+            header.decompose()
         text = soup.get_text("\n")
         logs = [line for line in text.splitlines() if re.match(LOG_LINE, line)]
         assert not logs, (page.name, logs[:3])
