@@ -168,3 +168,8 @@ def test_a_claim_consistent_only_by_its_rounding_is_not_called_inside_the_interv
     assert check.outcome == "consistent" and abs(check.claimed - check.mean) > check.half_width
     why = report.check_text(check)
     assert "inside the interval" not in why and "within the printed rounding (± 0.05)" in why
+
+
+def test_the_files_a_run_wrote_are_one_sentence():
+    assert report.files_text(["reports/metrics/a.json", "reports/plots/a.csv", "models/a.keras"]) == (
+        "This run wrote `reports/metrics/a.json`, `reports/plots/a.csv` and `models/a.keras`.")

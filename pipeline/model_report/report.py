@@ -89,6 +89,11 @@ def curves_text(cfg: ModelConfig) -> str:
     return prose.render(TEMPLATES, "curves.md.j2", cfg=cfg)
 
 
+def files_text(files: list[str]) -> str:
+    """The files this run wrote, as one sentence (Markdown)."""
+    return prose.render(TEMPLATES, "files_written.md.j2", files=files)
+
+
 def test_summary_text(accuracy: str, loss: str, n: int) -> str:
     """The headline test result: accuracy and loss as mean ± std over ``n`` seeds (Markdown)."""
     return prose.render(TEMPLATES, "test_summary.md.j2", accuracy=accuracy, loss=loss, n=n)
