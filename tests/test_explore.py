@@ -94,8 +94,8 @@ def test_the_histogram_paragraph_is_computed_from_the_counts_in_the_datasets_wor
     counts[0], counts[100], counts[255] = 700, 100, 200
     mnist, fashion = dataset_words.words("mnist"), dataset_words.words("fashion_mnist")
     text = explore.histogram_text(counts, mnist)
-    assert text.startswith("70.0% of the training pixels are background (0), 20.0% lie near the top of the scale "
-                           "(250 to 255) and 10.0% in between (1 to 249).")
+    assert text.startswith("70.0 % of the training pixels are background (0), 20.0 % lie near the top of the scale "
+                           "(250 to 255) and 10.0 % in between (1 to 249).")
     assert "show the ink on a linear scale" in text
     assert "the item" in explore.histogram_text(counts, fashion) and "ink" not in explore.histogram_text(counts, fashion)
     for words in (mnist, fashion):

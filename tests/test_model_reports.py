@@ -58,7 +58,7 @@ def test_model_report_shows_every_section(built_project):
     nb = nbformat.read(root / "reports/notebooks/02_model_report_r0_deep.ipynb", as_version=4)
     assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", []))
     html = (root / "reports/html/02_model_report_r0_deep.html").read_text()
-    for text in ("Deep funnel with a 10-unit ReLU layer (R0)", "(784 inputs + 1 bias) × 512 units", "569600",
+    for text in ("Deep funnel with a 10-unit ReLU layer (R0)", "(784 inputs + 1 bias) × 512 units", "569,600",
                  "Claimed vs measured (R0)", "0.8874", "95 % prediction interval for one new run",
                  "Student's t with n − 1 degrees of freedom (n = 2 seeds: t = 12.706)", "Same protocol",
                  "Per class: precision", "most confident",
@@ -77,7 +77,7 @@ def test_index_lists_every_configuration_with_accuracy_and_verdict(built_project
         acc = m["test_accuracy"]
         row = index[index.index(f'id="row-{name}"'):]
         row = row[:row.index("</tr>")]
-        assert f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f} %" in row
+        assert f"{acc['mean']:.4f} ± {acc['std']:.4f}" in row  # fractions, as the claim and the report's box
         assert m["claim"]["verdict"] in row
         assert f'href="html/02_model_report_{name}.html"' in row
     assert 'id="classical-table"' in index and "random forest" in index
@@ -171,3 +171,35 @@ def test_predict_command_refuses_bad_files_and_names_them(trained_model, tmp_pat
     assert f"{empty}: the file is empty" in proc.stderr and f"{text}: not an image" in proc.stderr
     assert proc.stdout.startswith(f"{good}: 7")
 
+
+
+LOG_LINE = r"^\s*(\[\d+/\d+\] |wrote reports/|rendered in |executed in |trained now: |\S+: \d+ of \d+ runs to train)"
+
+
+def test_reader_views_hold_no_logs_reprs_or_extra_header_rows(built_project):
+    """Every reader view (and the front page): no progress or file-writing lines, no Python
+    dict, no True/False cell, one header row per table, no signed zero, no 4-decimal percent."""
+    import re
+
+    from bs4 import BeautifulSoup
+
+    root, proc = built_project
+    assert re.search(r"\[\d+/\d+\] baseline seed 0: accuracy", proc.stdout + proc.stderr)  # still on the terminal
+    pages = [p for p in sorted((root / "reports/html").glob("*.html")) if not p.name.endswith(".code.html")]
+    assert len(pages) >= 7
+    for page in [*pages, root / "reports/index.html"]:
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        for tag in soup(["script", "style"]):
+            tag.decompose()
+        header = soup.find(id="report-header")  # the run's parameters, names with their values
+        if header:
+            header.decompose()
+        text = soup.get_text("\n")
+        logs = [line for line in text.splitlines() if re.match(LOG_LINE, line)]
+        assert not logs, (page.name, logs[:3])
+        assert not re.search(r"\{'\w+': ", text), page.name
+        assert not [td for td in soup.find_all("td") if td.get_text(strip=True) in ("True", "False")], page.name
+        extra = [t for t in soup.find_all("table") if t.thead and len(t.thead.find_all("tr")) > 1]
+        assert not extra, (page.name, extra[0].get_text(" ", strip=True)[:200])
+        assert not re.search(r"-0\.0+\b", text) and not re.search(r"\d\.\d{4,}\s?%", text), page.name
+        assert "logistic_c" not in text and "knn_neighbors" not in text, page.name

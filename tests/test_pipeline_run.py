@@ -231,3 +231,14 @@ def test_notebook_run_by_hand_shows_progress_without_the_kernels_tcp_warning(tmp
     assert "Executing:" in proc.stderr
     assert "without encryption" not in proc.stderr and "IPKernelApp" not in proc.stderr, proc.stderr
     assert "value is 1" in proc.stdout and "wrote reports/html/t.html" in proc.stdout
+
+
+def test_the_kernels_stderr_reaches_the_terminal_without_the_known_noise():
+    import io
+
+    out = io.StringIO()
+    stream = runner.QuietStream(out)
+    stream.write("[1/2] baseline seed 0: accuracy 0.3200\nE0000 00:00:1.5   42 node_def_util.cc:682] NodeDef mentions "
+                 "attribute use_unbounded_threadpool which is not in the op definition: …\n[2/")
+    stream.write("2] baseline seed 1: accuracy 0.3167\n")
+    assert out.getvalue() == "[1/2] baseline seed 0: accuracy 0.3200\n[2/2] baseline seed 1: accuracy 0.3167\n"

@@ -58,7 +58,8 @@ def test_the_claim_box_states_the_rule_from_the_one_template():
     assert ("Rule: a claim is consistent when it lies inside the 95 % prediction interval for one new run, "
             "mean ± t·s·√(1 + 1/n) with t the 0.975 quantile of Student's t with n − 1 degrees of freedom "
             "(n = 3 seeds: t = 4.303), widened by half a unit of the printed number's last digit; not consistent "
-            "outside it (a faithful reproduction lands outside about 5 % of the time); inconclusive when inside but "
+            "outside it (a faithful reproduction lands outside about 5 % of the time for each number; this verdict rests on "
+            "one number); inconclusive when inside but "
             "the interval's half-width exceeds the margin (accuracy ± 0.01, loss ± 25 % of the claim).") in text
     other = VerdictParams(confidence=0.9, accuracy_margin=0.02, loss_margin=0.1)
     v = evaluation.judge_claim(Claim(accuracy=0.98), _training([0.98]), other)
@@ -111,3 +112,66 @@ def test_the_report_heading_data_line_and_headline_come_from_templates():
         "MNIST: 60,000 images to fit, validated on the 10,000 TEST images")
     assert report.test_summary_text("97.9 ± 0.1 %", "0.07 ± 0.01", 10) == (
         "**Test accuracy 97.9 ± 0.1 %**, test loss 0.07 ± 0.01 (mean ± std over 10 seeds).")
+
+
+def test_the_dropout_sentence_is_there_only_with_dropout():
+    from tests.test_evaluation import _cfg
+
+    assert "dropout active" in report.curves_text(_cfg(dropout=0.25))
+    plain = report.curves_text(_cfg())
+    assert "dropout" not in plain and "Thin lines are single seeds" in plain
+    assert "TEST set" in report.curves_text(_cfg(validation="test"))
+
+
+def test_a_loss_interval_below_zero_is_printed_cut_at_zero():
+    v = evaluation.judge_claim(Claim(loss=0.1), _training([0.9] * 3, test_loss=(0.01, 0.2, 0.3)), RULE)
+    check = v.checks[0]
+    assert check.low < 0 and check.cut  # the formula's lower end is a negative cross-entropy
+    text = _text(report.claim_box(v, "R0", 3))
+    assert f"0.0000–{check.high:.4f}" in text and "cut at 0.0000: a test loss is never below it" in text
+    assert f"{check.low:.4f} –" not in text and f"{check.low:.4f}–" not in text
+
+
+def test_a_note_that_our_measurement_contradicts_is_said_to_be_unconfirmed():
+    t = _training([0.97] * 3, train_acc=[0.9890, 0.9895, 0.9899])
+    v = evaluation.judge_claim(Claim(accuracy=0.9996, note="almost surely training accuracy"), t, RULE)
+    assert [c.outcome for c in v.explanations] == ["not consistent"]
+    text = _text(report.claim_box(v, "R2", 3))
+    assert "our note from reading it, before measuring" in text
+    c = v.explanations[0]
+    assert f"our training accuracy ({c.mean:.4f} ± {c.std:.4f}) is not consistent with 0.9996" in text
+    assert "does not confirm that note" in text
+    other = evaluation.judge_claim(Claim(accuracy=0.9996, note="validated on the test set"), t, RULE)
+    assert "does not confirm" not in _text(report.claim_box(other, "R1", 3))  # a note about something else
+
+
+def test_dead_units_in_other_layers_are_named():
+    t = _training([0.9] * 3)
+    for r, n in zip(t.runs, (20, 30, 25)):
+        r.dead_units["hidden_1"] = n
+    v = evaluation.judge_claim(Claim(), t, RULE)
+    text = " ".join(report.reason_text(r) for r in v.reasons)
+    assert "No unit of the narrowest layer hidden_2" in text
+    assert "other layers have dead units too (the seed table's columns; seeds 0, 1, 2): hidden_1 20, 30, 25" in text
+    assert list(evaluation.seed_table(t).columns[4:6]) == ["dead ReLU units in hidden_1", "dead ReLU units in hidden_2"]
+
+
+def test_a_combined_verdict_says_its_error_adds_up():
+    v = evaluation.judge_claim(Claim(accuracy=0.9, loss=0.1), _training([0.9, 0.901, 0.899]), RULE)
+    assert "this verdict combines 2 numbers, so it can miss up to about 10 % of the time" in \
+        _text(report.claim_box(v, "R4", 3))
+
+
+def test_a_claim_consistent_only_by_its_rounding_is_not_called_inside_the_interval():
+    t = _training([0.9, 0.9001, 0.9002])  # a narrow interval: ± 0.0004
+    check = evaluation.check_quantity("test accuracy", 0.91, [r.test_accuracy for r in t.runs], RULE)
+    assert check.outcome == "not consistent"
+    check = evaluation.check_quantity("test accuracy", 0.9, [0.9027, 0.9028, 0.9029], RULE)
+    assert check.outcome == "consistent" and abs(check.claimed - check.mean) > check.half_width
+    why = report.check_text(check)
+    assert "inside the interval" not in why and "within the printed rounding (± 0.05)" in why
+
+
+def test_the_files_a_run_wrote_are_one_sentence():
+    assert report.files_text(["reports/metrics/a.json", "reports/plots/a.csv", "models/a.keras"]) == (
+        "This run wrote `reports/metrics/a.json`, `reports/plots/a.csv` and `models/a.keras`.")

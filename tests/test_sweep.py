@@ -115,19 +115,26 @@ def test_family_a_tests_every_variant_and_metric_under_holm(sweep):
     assert loss_row["better"]  # lower loss
     text = sweep_text.statement(fam)
     assert "Family A" in text and "20 tests (10 variants × 2 metrics)" in text and "Holm" in text
-    assert "1 − 0.05/20 = 99.7500% (Bonferroni)" in text
+    assert "1 − 0.05/20 = 99.75 % (Bonferroni)" in text
+    # the power at the detectable difference is stated, with the caveat of a 3-seed spread; never "about half"
+    assert "found with a power of" in text and "0.52 and 6.28 times the observed one" in text
+    assert "half the time" not in text
 
 
 def test_the_baseline_sentence_is_computed_and_names_detectable_differences(sweep):
     loss = LOSSES[0]
     quiet = sweep_text.baseline(families.versus_baseline(_sweep_runs(sweep, losses=[loss]), sweep, loss), loss)
     assert "0 of 20 comparisons with the baseline are significant" in quiet
-    assert "No difference was detected for 10 variants in test accuracy, where the test would have called a " \
-           "difference of" in quiet
+    assert "No difference was detected for 10 variants in test accuracy; the smallest difference the test would have " \
+           "called significant is" in quiet
+    assert "half the time" not in quiet and "found with a power of" in quiet and "0.52–6.28 times it" in quiet
     assert "R4 ranked variants by differences of 0.001" in quiet
     loud = sweep_text.baseline(families.versus_baseline(
         _sweep_runs(sweep, shift={"dropout_50": 0.01}, losses=[loss]), sweep, loss), loss)
     assert loud != quiet and "better: Increase dropout to 50% (test accuracy +0.01" in loud
+    same = sweep_text.baseline(families.versus_baseline(
+        _sweep_runs(sweep, shift={"dropout_50": 0.01}, losses=[loss], noise=0.0), sweep, loss), loss)
+    assert "the same difference in every seed" in same and "at best p = 0.25" in same
     assert "no difference was detected for 9 variants in test accuracy" in loud.lower()
 
 
@@ -213,7 +220,9 @@ def test_family_b_and_the_conclusion_follow_the_numbers(sweep):
     quiet = sweep_text.conclusion(families.compare_losses(runs_, probs, hist, y, sweep), {})
     b = families.compare_losses(runs_, probs, hist, y, sweep).paired
     assert b.m == 11 and b.level == pytest.approx(0.05 / 11) and not b.table["significant"].any()
-    assert any("exactly 0 in every seed of every variant" in s for s in quiet.splitlines())
+    assert any("give the same test accuracy in every seed of all 11 variants: the difference is exactly 0" in s
+               for s in quiet.splitlines())
+    assert "between +0.0000 and +0.0000" not in quiet  # identical runs: said once, not as a range of zeros
     assert any("trained from the same 3 seeds" in s for s in quiet.splitlines())
     assert any("0 of 33 tests significant" in s for s in quiet.splitlines())
     # a real accuracy difference between the losses of one variant, in every seed
@@ -227,7 +236,7 @@ def test_family_b_and_the_conclusion_follow_the_numbers(sweep):
     assert loud != quiet
     text = loud
     assert "1 of 11 variants significant (Increase dropout to 50% +0.0100)" in text
-    assert "no difference was detected for 1 variant, where the test would have called a difference of" in text
+    assert "no difference was detected for 1 variant; the smallest difference the test would have called significant is" in text
     assert "the difference is exactly 0 in every seed for 9 variants" in text
 
 

@@ -49,7 +49,34 @@ def test_the_sweep_heading_and_the_single_loss_note_come_from_templates():
     seeds = ", ".join(map(str, sweep.seeds))
     assert sweep_text.heading(sweep, "categorical_crossentropy") == (
         f"## categorical CE (one-hot labels)\n\n{len(sweep.variants)} variants × {len(sweep.seeds)} seeds ({seeds}), "
-        f"adam, 20 epochs at batch 512, 10% of the training images held out for validation.")
+        f"adam, 20 epochs at batch 512, 10 % of the training images held out for validation.")
     one = sweep.model_copy(update={"losses": ["sparse_categorical_crossentropy"]})
     assert sweep_text.single_loss(one).startswith(
         "**Nothing to compare:** this sweep trained with one loss only, sparse categorical CE (integer labels).")
+
+
+def test_r4s_own_loss_tables_are_counted_not_summed_up_as_improved_everywhere():
+    from pipeline.core.params import load_params
+    from tests.conftest import REPO
+
+    sweep = load_params(REPO / "params.yaml").sweep
+    text = sweep_text.r4_losses(sweep, "mnist")
+    assert "For the 11 variants of this sweep" in text and "higher in 4, lower in 5 and equal in 2" in text
+    assert "at most 0.002" in text
+    assert sweep_text.r4_losses(sweep, "fashion_mnist") == ""  # R4's numbers are MNIST's
+
+
+def test_identical_runs_are_said_once_in_place_of_rows_of_p_equal_1():
+    from pipeline.core.params import load_params
+    from pipeline.loss_sweep import families
+    from tests.conftest import REPO
+    from tests.test_sweep import _identical_outputs, _runs_of
+
+    sweep = load_params(REPO / "params.yaml").sweep
+    probs, hist, y = _identical_outputs(sweep)
+    same = families.compare_losses(_runs_of(probs, y), probs, hist, y, sweep)
+    assert sweep_text.identical(same) and not sweep_text.identical(None)
+    assert sweep_text.same_runs(same.paired).startswith("The two losses' runs are bit-identical (above)")
+    assert "its 11 rows of p = 1 are not shown" in sweep_text.same_runs(same.paired)
+    probs, hist, y = _identical_outputs(sweep, flip={("baseline", 1): 4})
+    assert not sweep_text.identical(families.compare_losses(_runs_of(probs, y), probs, hist, y, sweep))

@@ -27,9 +27,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import LinearSVC
 
-from pipeline.core import fileio, paths, provenance
+from pipeline.core import fileio, paths, prose, provenance
 from pipeline.core.params.schema import ClassicalParams
 from pipeline.core.dataset import Dataset, validation_split
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def make_models(p: ClassicalParams) -> dict[str, ClassifierMixin]:
@@ -183,13 +185,16 @@ def rule(c: Comparison) -> str:
 
 
 def summary(c: Comparison) -> str:
-    """Markdown: which model was chosen, its validation and test accuracy, and the rule."""
-    best, others = c.chosen, len(c.candidates) - 1
-    return (f"**{best.name}** has the highest validation accuracy, {100 * best.val_accuracy:.2f}% of "
-            f"the {c.val_images:,} held-out training images, and is the classical result: on the "
-            f"{c.test.test_images:,} test images, used once, it classifies "
-            f"**{100 * c.test.test_accuracy:.2f}%** correctly. The other {others} models were not "
-            f"run on the test set. Rule: {rule(c)}.")
+    """Markdown: which model was chosen, its validation and test accuracy, the rule, and the
+    fastest model to fit (``templates/summary.md.j2``)."""
+    fastest = min(c.candidates, key=lambda x: x.fit_seconds) if c.candidates else None
+    return prose.render(TEMPLATES, "summary.md.j2", c=c, best=c.chosen, others=len(c.candidates) - 1, rule=rule(c),
+                        fastest=fastest)
+
+
+def settings_text(settings: ClassicalParams) -> str:
+    """Markdown: the models and the settings this run used (values, not parameter names)."""
+    return prose.render(TEMPLATES, "models.md.j2", s=settings)
 
 
 def table(c: Comparison) -> pd.DataFrame:

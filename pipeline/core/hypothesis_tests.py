@@ -198,3 +198,12 @@ def mcnemar_detectable_at_power(discordant: int, level: float, power: float = 0.
         return None
     share = optimize.brentq(lambda s: mcnemar_power(s, discordant, level) - power, 0.5, 1.0, xtol=1e-12)
     return float(discordant * (2 * share - 1))
+
+
+def sigma_ratio_range(df: int, confidence: float = 0.95) -> tuple[float, float]:
+    """How many times the observed sample std the true σ may be, at ``confidence``, from
+    (n − 1)s²/σ² ~ χ²(df): at df = 2, 0.52–6.28. A power computed with s as σ is that rough."""
+    if df < 1:
+        raise ValueError(f"a spread needs at least 1 degree of freedom, got {df}")
+    tail = (1 - confidence) / 2
+    return (math.sqrt(df / stats.chi2.ppf(1 - tail, df)), math.sqrt(df / stats.chi2.ppf(tail, df)))

@@ -5,8 +5,9 @@ code that fills it; Python hands it numbers and small records.
 (``pipeline/core/templates``: the verdict rule and the prose macros) also in reach. Missing
 fields fail (``StrictUndefined``); ``*.html.j2`` is autoescaped. Markdown templates (``*.md.j2``)
 are written as prose is: a line break inside a paragraph is a space, a blank line separates
-paragraphs, and a line that starts with ``- `` or ``#`` starts a new line. The filter
-``f(spec)`` formats a number as ``format(value, spec)`` does (``'+.4f'``, ``','``, ``'.0%'``).
+paragraphs, and a line that starts with ``- ``, ``#`` or ``|`` (a table row) starts a new line. The filter
+``f(spec)`` formats a number as ``format(value, spec)`` does (``'+.4f'``, ``','``, ``'.0%'``); ``num``, ``pct``, ``signed``, ``claimed`` and ``interval`` are
+``core/numbers.py``'s, the way every page prints a number.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import re
 from pathlib import Path
 
 import jinja2
+
+from pipeline.core import numbers
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -37,12 +40,14 @@ def environment(folder: Path) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(folder), str(TEMPLATES)]), autoescape=_html,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["f"] = _format
+    env.filters.update(numbers.FILTERS)  # num, pct, signed, claimed, interval: one way to print a number
     return env
 
 
 def paragraphs(text: str) -> str:
     """Markdown prose as written in a template, laid out: lines of a paragraph joined by one
-    space, paragraphs separated by one blank line, list items and headings on lines of their own."""
+    space, paragraphs separated by one blank line, list items, headings and table rows on lines of
+    their own."""
     out = []
     for block in re.split(r"\n\s*\n", text):
         lines: list[str] = []
@@ -50,7 +55,7 @@ def paragraphs(text: str) -> str:
             line = " ".join(line.split())
             if not line:
                 continue
-            if lines and not line.startswith(("- ", "#")):
+            if lines and not line.startswith(("- ", "#", "|")):
                 lines[-1] += " " + line
             else:
                 lines.append(line)

@@ -170,7 +170,10 @@ def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
 
 
 def _display_value(value) -> str:
-    """A parameter as the header shows it: mappings and lists as block YAML, the rest as text."""
+    """A parameter as the header shows it: mappings and lists as block YAML, flags as yes/no,
+    the rest as text."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, (dict, list)):
         return yaml.safe_dump(value, sort_keys=False, default_flow_style=False, width=100).strip()
     return str(value)
@@ -382,6 +385,24 @@ class Heartbeat:
         self._thread.join(timeout=2)
 
 
+class QuietStream:
+    """What the kernel writes to stderr (progress lines, warnings), on its way to ``stream``
+    without the ``NOISE`` lines: the terminal gets what ``quiet_stderr`` lets through."""
+
+    def __init__(self, stream):
+        self.stream, self.pending = stream, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        kept = [line for line in lines if not NOISE.match(line.encode())]
+        if kept:
+            self.stream.write("\n".join(kept) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def prepare_kernel_environment() -> None:
     """The environment the kernel inherits: this Python first on PATH, the pinned settings."""
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
@@ -407,7 +428,8 @@ def execute(notebook: Path, parameters: dict, out: Path, failed: Path, root: Pat
         papermill.execute_notebook(
             str(notebook), str(out), parameters=parameters, kernel_name=KERNEL_NAME,
             cwd=str(notebook.parent), progress_bar=progress, log_output=False,
-            stdout_file=heartbeat,  # what cells print (per-run progress lines) reaches the terminal live
+            stdout_file=heartbeat,  # what cells print reaches the terminal live
+            stderr_file=QuietStream(heartbeat),  # progress lines go to stderr: the terminal shows them, the HTML does not
             shutdown_kernel="immediate",
         )
     except PapermillExecutionError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.core import numbers
+
 
 def sample_std(values, axis: int | None = None):
     """Sample standard deviation (ddof = 1), and 0 where there is a single value.
@@ -30,7 +32,10 @@ def mean_std(values) -> tuple[float, float]:
 
 
 def fmt_pm(mean: float, std: float, digits: int = 4, percent: bool = False) -> str:
-    """``0.9781 ± 0.0012``, or with ``percent`` ``97.81 ± 0.12 %`` (``digits - 2`` decimals)."""
+    """``0.9781 ± 0.0012``, or with ``percent`` ``97.81 ± 0.12 %`` (``digits - 2`` decimals); at
+    the default 4 digits exactly as ``core/numbers.py`` prints it everywhere else."""
+    if digits == 4:
+        return numbers.mean_std(mean, std, percent=percent)
     if percent:
         d = max(digits - 2, 0)
         return f"{100 * mean:.{d}f} ± {100 * std:.{d}f} %"

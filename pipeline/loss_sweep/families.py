@@ -97,6 +97,16 @@ class Family:
         return self.test == "paired t" and self.m > 0 and bool((self.table["std"] > 0).any())
 
     @property
+    def seeds(self) -> int:
+        """The fewest seeds a paired test of the family has (0 for other tests)."""
+        return int(self.table["seeds"].min()) if self.test == "paired t" and self.m else 0
+
+    @property
+    def sigma_range(self) -> tuple[float, float] | None:
+        """How far the true spread may lie from the observed one (``ht.sigma_ratio_range``)."""
+        return ht.sigma_ratio_range(self.seeds - 1) if self.seeds > 1 else None
+
+    @property
     def power_range(self) -> tuple[float, float] | None:
         """The power at the detectable difference, over the tests with a spread (``span``)."""
         return span(self.table.loc[self.table["std"] > 0, "detectable_power"]) if self.has_spread else None
@@ -322,8 +332,11 @@ def no_difference(table: pd.DataFrame) -> dict:
     quiet = table[~table["significant"]]
     exact = (quiet["std"] == 0) & (quiet["difference"] == 0)
     q = quiet[~exact]
+    spread = q[q["std"] > 0] if "detectable_power" in q else q.iloc[:0]
+    seeds = int(q["seeds"].min()) if len(q) and "seeds" in q else 0
     return {"tested": len(q), "detectable": span(q["detectable"]), "detectable_80": span(q["detectable_80"]),
-            "exact": int(exact.sum())}
+            "exact": int(exact.sum()), "power": span(spread["detectable_power"]) if len(spread) else None,
+            "seeds": seeds, "sigma_range": ht.sigma_ratio_range(seeds - 1) if len(spread) and seeds > 1 else None}
 
 
 def baseline_findings(family: Family, loss: str) -> dict:
@@ -334,8 +347,10 @@ def baseline_findings(family: Family, loss: str) -> dict:
     if t.empty:
         return {**found, "empty": True}
     sig = t[t["significant"]]
-    rows = lambda r: [{"description": d, "metric": METRIC_LABEL[m], "difference": x, "p_holm": p}  # noqa: E731
-                      for d, m, x, p in zip(r["description"], r["metric"], r["difference"], r["p_holm"])]
+    rows = lambda r: [{"description": d, "metric": METRIC_LABEL[m], "difference": x, "p_holm": p,  # noqa: E731
+                       "no_spread": sd == 0, "sign_flip_p": 2.0 ** (1 - n)}  # an exact sign-flip test's smallest p
+                      for d, m, x, p, sd, n in zip(r["description"], r["metric"], r["difference"], r["p_holm"],
+                                                   r["std"], r["seeds"])]
     quiet = [(METRIC_LABEL[m], no_difference(t[t["metric"] == m])) for m in METRICS]
     acc = t[t["metric"] == "test_accuracy"]
     accuracy = None
@@ -375,6 +390,8 @@ def mcnemar_findings(family: Family) -> dict | None:
                             for d, k in sig.groupby("description", sort=False).size().items()],
             "testable": len(testable),
             "seen": {"tests": len(seen), "detectable": span(seen["detectable"]),
+                     "power": span(ht.mcnemar_power((1 + k / n) / 2, n, family.level)
+                                   for k, n in zip(seen["detectable_count"], seen["discordant"].astype(int))),
                      "discordant": span(seen["discordant"]), "detectable_80": span(seen["detectable_80"])},
             "never": {"tests": len(never), "discordant": span(never["discordant"])},
             "none": int((t["discordant"] == 0).sum())}

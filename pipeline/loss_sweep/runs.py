@@ -29,6 +29,7 @@ import numpy as np
 from pipeline.core import fileio, paths, provenance
 from pipeline.core.params.schema import ModelConfig, SweepParams, TrainingParams
 from pipeline.core.dataset import ARRAY_NAMES, Dataset, get_spec
+from pipeline.modeling.executor import progress_line
 
 # The code that trains and evaluates a run; its bytes are part of every cache key.
 TRAINING_CODE = ("modeling/train.py", "core/dataset.py")
@@ -146,7 +147,7 @@ def cache_file(cache_dir: Path, key: str) -> Path:
     return cache_dir / f"{key}.json"
 
 
-def load_cached(cache_dir: Path, expected: ExpectedRun, log=print) -> RunResult | None:
+def load_cached(cache_dir: Path, expected: ExpectedRun, log=progress_line) -> RunResult | None:
     """The cached run for ``expected``, or None if absent, unreadable or not matching (then it is
     trained again and the entry replaced)."""
     path = cache_file(cache_dir, expected.key)
@@ -213,7 +214,7 @@ def run_one(task: SweepTask, ds: Dataset) -> RunResult:
 
 
 def run(sweep: SweepParams, loss: str, ds: Dataset, settings: TrainingParams, cache_dir: Path,
-        log=print, store_new: bool = True, executor=None) -> list[RunResult]:
+        log=progress_line, store_new: bool = True, executor=None) -> list[RunResult]:
     """Every (variant, seed) of ``loss``: from the cache where present, else trained on
     ``executor`` (default: ``executor.from_environment``) and cached as each run finishes.
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.core import fileio, paths, provenance
+from pipeline.core import fileio, numbers, paths, provenance
 from pipeline.core.params.schema import SweepParams
 from pipeline.core.seed_stats import rounded_stat, sample_std
-from pipeline.core.reader_tables import readable
+from pipeline.core.reader_tables import cell, readable
 from pipeline.loss_sweep import families
 from pipeline.loss_sweep.runs import HISTORY_KEYS, RunResult
 
@@ -39,7 +39,7 @@ def curves_frame(results: list[RunResult]) -> pd.DataFrame:
 
 
 def _pct(diff: float, base: float) -> str:
-    return f"{100 * diff / base:+.1f}%" if base else ""
+    return numbers.signed(100 * diff / base, 1) + " %" if base else ""
 
 
 def claims_apply(sweep: SweepParams, dataset: str | None) -> bool:
@@ -68,12 +68,12 @@ def r4_table(runs: pd.DataFrame, sweep: SweepParams, loss: str, dataset: str | N
             "Description": v.description,
             "First Layer": v.hidden[0], "Second Layer": v.hidden[1] if len(v.hidden) > 1 else "",
             "Third Layer": v.hidden[2] if len(v.hidden) > 2 else "", "Dropout": f"{v.dropout:.0%}",
-            "Loss": f"{lm:.3f} ± {ls:.3f}", "Loss +/-": "" if first else f"{lm - lb:+.3f}",
+            "Loss": f"{numbers.num(lm, 3)} ± {numbers.num(ls, 3)}", "Loss +/-": "" if first else numbers.signed(lm - lb, 3),
             "Loss +/-%": "" if first else _pct(lm - lb, lb),
-            "Accuracy": f"{am:.4f} ± {as_:.4f}", "Accuracy +/-": "" if first else f"{am - ab:+.4f}",
+            "Accuracy": numbers.mean_std(am, as_), "Accuracy +/-": "" if first else numbers.signed(am - ab),
             "Accuracy +/-%": "" if first else _pct(am - ab, ab),
-            "R4 loss": "" if claim is None else f"{claim[0]:.3f}",
-            "R4 accuracy": "" if claim is None else f"{claim[1]:.3f}",
+            "R4 loss": "" if claim is None else numbers.claimed(claim[0]),  # as R4 printed them
+            "R4 accuracy": "" if claim is None else numbers.claimed(claim[1]),
         })
     table = pd.DataFrame(rows).set_index("Description")
     return table if claims_apply(sweep, dataset) else table.drop(columns=["R4 loss", "R4 accuracy"])
@@ -87,7 +87,7 @@ _T_COLUMNS = {
     "difference": ("difference", "{:+.4f}"), "ci_low": ("simultaneous CI from", "{:+.4f}"),
     "ci_high": ("simultaneous CI to", "{:+.4f}"), "p": ("p", "{:.3g}"), "p_holm": ("p (Holm)", "{:.3g}"),
     "significant": ("significant (Holm)?", "yes/no"), "detectable": ("detectable ±", "{:.4f}"),
-    "detectable_80": (f"detectable ± ({families.POWER:.0%} power)", "{:.4f}"), "seeds": ("seeds", "{}")}
+    "detectable_80": (f"detectable ± ({numbers.pct(families.POWER, 0)} power)", "{:.4f}"), "seeds": ("seeds", "{}")}
 VERSUS_BASELINE_COLUMNS = {"description": ("variant", "{}"), "metric": ("metric", "{}"), **_T_COLUMNS}
 PAIRED_COLUMNS = {"description": ("variant", "{}"), "categorical": ("categorical CE", "{:.4f}"),
                   "sparse": ("sparse CE", "{:.4f}"), **_T_COLUMNS}
@@ -97,7 +97,7 @@ MCNEMAR_COLUMNS = {
     "only_sparse_right": ("c: only sparse right", "{:,}"), "p": ("p", "{:.3g}"), "p_holm": ("p (Holm)", "{:.3g}"),
     "significant": ("significant (Holm)?", "yes/no"), "detectable_count": ("detectable |b − c|", "{:.0f}"),
     "detectable": ("detectable |b − c| / N", "{:.4f}"),
-    "detectable_80": (f"detectable ({families.POWER:.0%} power)", "{:.4f}")}
+    "detectable_80": (f"detectable ({numbers.pct(families.POWER, 0)} power)", "{:.4f}")}
 IDENTITY_COLUMNS = {
     "description": ("variant", "{}"), "seed": ("seed", "{}"),
     "probabilities_identical": ("probabilities bit-identical?", "yes/no"),
@@ -115,7 +115,7 @@ def _readable(frame: pd.DataFrame, columns: dict[str, tuple[str, str]]) -> pd.Da
     shown = frame.copy()
     for name, (_, fmt) in columns.items():
         if fmt != "yes/no":
-            shown[name] = ["—" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
+            shown[name] = ["—" if v is None or (isinstance(v, float) and math.isnan(v)) else cell(v, fmt)
                            for v in shown[name]]
     return readable(shown, {k: (h, "yes/no" if f == "yes/no" else "{}") for k, (h, f) in columns.items()})
 

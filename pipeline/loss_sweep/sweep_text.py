@@ -63,3 +63,30 @@ def heading(sweep: SweepParams, loss: str) -> str:
 def single_loss(sweep: SweepParams) -> str:
     """What the comparison says when the sweep trained one loss only."""
     return prose.render(TEMPLATES, "single_loss.md.j2", loss_label=LOSS_LABEL[sweep.losses[0]])
+
+
+def identical(comparison: LossComparison | None) -> bool:
+    """Whether every pair of runs (same variant and seed, one per loss) is bit-identical: test
+    probabilities and every per-epoch history value."""
+    counts = families.identity_counts(comparison.identity) if comparison is not None else None
+    return bool(counts) and counts["probabilities"] == counts["pairs"] == counts["histories"]
+
+
+def same_runs(family: Family) -> str:
+    """Said once in place of a family's table when the two losses' runs are bit-identical."""
+    return prose.render(TEMPLATES, "same_runs.md.j2", m=family.m)
+
+
+def r4_losses(sweep: SweepParams, dataset: str) -> str:
+    """R4's own printed accuracies, sparse against categorical CE per variant, counted ('' on
+    another dataset than R4's, or without both losses' numbers)."""
+    a, b = families.loss_pair(sweep) if len(sweep.losses) == 2 else (None, None)
+    cat, sparse = (sweep.claimed.get(loss, {}) for loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"))
+    both = [v for v in sweep.variants if v in cat and v in sparse]
+    counts = None
+    if a and both and sweep_tables.claims_apply(sweep, dataset):
+        diff = [sparse[v][1] - cat[v][1] for v in both]
+        counts = {"variants": len(both), "higher": sum(d > 1e-12 for d in diff),
+                  "lower": sum(d < -1e-12 for d in diff), "equal": sum(abs(d) <= 1e-12 for d in diff),
+                  "largest": max(abs(d) for d in diff)}
+    return prose.render(TEMPLATES, "r4_losses.md.j2", counts=counts)

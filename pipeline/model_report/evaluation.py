@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
-from pipeline.core import fileio, paths, provenance
+from pipeline.core import fileio, numbers, paths, provenance
 from pipeline.core.params.schema import Claim, VerdictParams
 from pipeline.core.seed_stats import mean_std, prediction_half_width, rounded_stat, sample_std, seeds_to_reach
 
@@ -42,7 +42,7 @@ def seed_table(fits) -> pd.DataFrame:
             "test loss": r.test_loss,
             "val accuracy (last epoch)": r.history["val_accuracy"][-1],
             "train accuracy": r.train_accuracy,
-            "dead ReLU units": sum(r.dead_units.values()),
+            **{f"dead ReLU units in {layer}": n for layer, n in sorted(r.dead_units.items())},
             "fit time (s)": r.fit_seconds,
         })
     return pd.DataFrame(rows).set_index("seed")
@@ -116,6 +116,16 @@ class ClaimCheck:
     @property
     def high(self) -> float:
         return self.mean + self.half_width
+
+    @property
+    def floor(self) -> float | None:
+        """The lowest value the quantity can take (0 for a loss), where the printed interval stops."""
+        return numbers.floor_of(self.quantity)
+
+    @property
+    def cut(self) -> bool:
+        """Whether the printed interval is cut at ``floor`` (its formula's low end lies below it)."""
+        return self.n > 1 and numbers.interval_cut(self.low, self.floor)
 
     @property
     def rounding_text(self) -> str:
@@ -214,7 +224,8 @@ def unscaled_explanations(claim: Claim, fits, rule: VerdictParams) -> tuple[list
 
 def dead_unit_reasons(fits) -> list[dict]:
     """Dead ReLU units in the narrowest hidden layer, for the seeds where some died (a narrow
-    layer or a tenth of its units)."""
+    layer or a tenth of its units), and the other layers where units died (``elsewhere``: the
+    seed table counts every layer, the sentence says which)."""
     cfg, runs = fits.config, fits.runs
     narrow = min(range(len(cfg.hidden)), key=lambda i: cfg.hidden[i])
     layer, width = f"hidden_{narrow + 1}", cfg.hidden[narrow]
@@ -223,9 +234,12 @@ def dead_unit_reasons(fits) -> list[dict]:
     if any(d is None for d in dead) or not (width <= 2 * outputs or max(dead) >= 0.1 * width):
         return []
     died = [(r, d) for r, d in zip(runs, dead) if d > 0]
+    others = sorted({k for r in runs for k, v in r.dead_units.items() if k != layer and v > 0})
     return [{"kind": "dead units", "layer": layer, "width": width, "seeds": len(runs), "outputs": outputs,
              "narrow": width <= 2 * outputs,
-             "died": [{"seed": r.seed, "dead": d, "test_accuracy": r.test_accuracy} for r, d in died]}]
+             "died": [{"seed": r.seed, "dead": d, "test_accuracy": r.test_accuracy} for r, d in died],
+             "elsewhere": [{"layer": k, "dead": [r.dead_units.get(k, 0) for r in runs]} for k in others],
+             "seed_ids": [r.seed for r in runs]}]
 
 
 def output_sum_reasons(fits) -> list[dict]:

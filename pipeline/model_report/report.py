@@ -7,7 +7,7 @@ from pathlib import Path
 import keras
 import pandas as pd
 
-from pipeline.core import dataset_words, prose
+from pipeline.core import dataset_words, numbers, prose
 from pipeline.core.dataset_words import VERDICT_LABEL, DatasetWords
 from pipeline.core.params.schema import ModelConfig, VerdictParams
 from pipeline.core.seed_stats import t_quantile
@@ -86,6 +86,16 @@ def data_text(title: str, split: bool, fit: int, val: int, test: int) -> str:
     return prose.render(TEMPLATES, "data_split.md.j2", title=title, split=split, fit=fit, val=val, test=test)
 
 
+def curves_text(cfg: ModelConfig) -> str:
+    """What the training curves show; the dropout sentence only where there is dropout (Markdown)."""
+    return prose.render(TEMPLATES, "curves.md.j2", cfg=cfg)
+
+
+def files_text(files: list[str]) -> str:
+    """The files this run wrote, as one sentence (Markdown)."""
+    return prose.render(TEMPLATES, "files_written.md.j2", files=files)
+
+
 def test_summary_text(accuracy: str, loss: str, n: int) -> str:
     """The headline test result: accuracy and loss as mean ± std over ``n`` seeds (Markdown)."""
     return prose.render(TEMPLATES, "test_summary.md.j2", accuracy=accuracy, loss=loss, n=n)
@@ -104,7 +114,7 @@ def config_table(cfg: ModelConfig) -> pd.DataFrame:
         "labels": "one-hot vectors" if cfg.one_hot else "integers 0–9",
         "epochs": cfg.epochs,
         "batch size": cfg.batch_size,
-        "validation": (f"seeded stratified split: {cfg.validation_fraction:.0%} of the training images, "
+        "validation": (f"seeded stratified split: {numbers.pct(cfg.validation_fraction, 0)} of the training images, "
                        "drawn anew with each seed" if cfg.validation == "split" else "the TEST set (as the source did)"),
         "repeats (seeds)": f"{cfg.repeats} (seeds {cfg.seed}–{cfg.seed + cfg.repeats - 1})",
     }

@@ -117,10 +117,16 @@ def default_workers(threads: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(threads, 1))
 
 
+def progress_line(text: str) -> None:
+    """A progress line for the terminal: on stderr, which the runner passes to the terminal and
+    leaves out of the reports' HTML (a reader view holds no log lines)."""
+    print(text, file=sys.stderr, flush=True)
+
+
 class Progress:
     """One line per finished run: ``[3/33] baseline seed 2: accuracy 0.9771 in 12.3 s; 30 left, about 3.1 min``."""
 
-    def __init__(self, total: int, workers: int, log=print, describe=None):
+    def __init__(self, total: int, workers: int, log=progress_line, describe=None):
         self.total, self.workers, self.log = total, max(workers, 1), log
         self.describe = describe or (lambda r: f"accuracy {r.test_accuracy:.4f}")
         self.started = time.perf_counter()
@@ -146,7 +152,7 @@ class Executor:
     name = "executor"
     workers = 1
 
-    def run(self, tasks: Sequence[Task], data, *, log=print, describe=None, on_done=None) -> list[Done]:
+    def run(self, tasks: Sequence[Task], data, *, log=progress_line, describe=None, on_done=None) -> list[Done]:
         """Run every task; ``on_done(task, done)`` is called in this process as each finishes."""
         progress = Progress(len(tasks), self.workers, log, describe)
         out: list[Done | None] = [None] * len(tasks)

@@ -292,14 +292,15 @@ def model_from_bytes(data: bytes) -> keras.Model:
 
 
 def train(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, *, keep_models: int = 1,
-          diagnostics: bool = True, log=print, executor=None, name: str | None = None) -> Fits:
+          diagnostics: bool = True, log=None, executor=None, name: str | None = None) -> Fits:
     """Fit ``cfg`` once per seed and evaluate every fit once on the test set.
 
     The seeds run on ``executor`` (default: ``executor.from_environment``: local worker
     processes, or a Ray cluster when ``RAY_ADDRESS`` is set); results come back in seed
     order, identical whatever the number of workers. ``diagnostics=False`` skips the
     evaluations on the fitted images and on unscaled test pixels (about a second per fit),
-    for callers that show neither, such as the loss sweep. ``name`` labels the progress lines.
+    for callers that show neither, such as the loss sweep. ``name`` labels the progress lines,
+    which go to ``log`` (default: stderr, the terminal's and never the report's).
     """
     from pipeline.modeling import executor as executors
 
@@ -309,7 +310,7 @@ def train(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, *, keep_model
              for i, (seed, label) in enumerate(zip(seeds(cfg), labels))]
     executor = executor or executors.from_environment(settings.threads or 1, len(tasks))
     runs = []
-    for done in executor.run(tasks, ds, log=log):
+    for done in executor.run(tasks, ds, log=log or executors.progress_line):
         runs.append(done.result)
         done.result.where = done.where
     for run in runs:

@@ -9,13 +9,14 @@ import platform
 from pathlib import Path
 
 import jinja2
+import markupsafe
+import mistune
 import nbformat
 
-from pipeline.core import dataset_words, fileio, paths, prose, provenance, runner, story
+from pipeline.core import dataset_words, fileio, numbers, paths, prose, provenance, runner, story
 from pipeline.core.dataset_words import VERDICT_LABEL
 from pipeline.core.params.loading import load_params
 from pipeline.core.params.schema import LOSS_LABEL, Params
-from pipeline.core.seed_stats import fmt_pm
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -42,6 +43,14 @@ def _summary(nb: nbformat.NotebookNode) -> str:
     return ""
 
 
+def summary_html(text: str) -> markupsafe.Markup:
+    """A card's summary (Markdown from a notebook or params.yaml) as inline HTML: ``**bold**``
+    rendered, raw HTML escaped. TeX (``$…$``) is not typeset here: card texts avoid it (a unit
+    test reads every notebook's summary)."""
+    html = mistune.create_markdown(escape=True)(text).strip()
+    return markupsafe.Markup(html.removeprefix("<p>").removesuffix("</p>"))
+
+
 def collect(root: Path) -> list[ReportEntry]:
     """One entry per executed notebook in ``reports/notebooks`` that has its HTML views."""
     entries = []
@@ -57,7 +66,7 @@ def collect(root: Path) -> list[ReportEntry]:
         entries.append(ReportEntry(
             name=name,
             title=runner.notebook_title(nb, name),
-            summary=nb.metadata.get("mnist_report", {}).get("summary") or _summary(nb),
+            summary=summary_html(nb.metadata.get("mnist_report", {}).get("summary") or _summary(nb)),
             parameters={k: v for k, v in pm.get("parameters", {}).items() if not isinstance(v, (dict, list))},
             finished=finished + (" UTC" if finished else ""),
             html=_link(files.html, reports),
@@ -85,7 +94,7 @@ class ModelRow:
     protocol: str  # how this run used the data, in words
     claimed_accuracy: float | None
     claimed_on: str  # the claim's dataset where it is not the reports' ("MNIST"), else ""
-    accuracy: str  # "97.81 ± 0.12 %" or "" if not run yet
+    accuracy: str  # "0.9781 ± 0.0012" or "" if not run yet
     accuracy_mean: float | None
     repeats: int
     verdict: str  # an outcome, "other protocol", "no claim" or "not run"
@@ -94,12 +103,13 @@ class ModelRow:
 
 
 def _check_line(quantity: str, c: dict) -> str:
-    """``accuracy 0.981 vs interval 0.9712–0.9838: consistent``."""
+    """``accuracy 0.981 vs interval 0.9712–0.9838: consistent``, rounded as the report's box
+    rounds it (``core/numbers.py``); a loss interval is cut at 0."""
     name = quantity.removeprefix("test_").replace("_", " ")
-    if c["half_width"] is None:
-        return f"{name} {c['claimed']:g}: {c['outcome']} (one seed)"
-    low, high = c["mean"] - c["half_width"], c["mean"] + c["half_width"]
-    return f"{name} {c['claimed']:g} vs interval {low:.4g}–{high:.4g}: {c['outcome']}"
+    low, high = (None, None) if c["half_width"] is None else (c["mean"] - c["half_width"], c["mean"] + c["half_width"])
+    return " ".join(environment().get_template("check_line.html.j2").render(
+        name=name, claimed=c["claimed"], outcome=c["outcome"], low=low, high=high,
+        floor=numbers.floor_of(name)).split())
 
 
 def _checks(claim: dict, source: str) -> list[str]:
@@ -133,9 +143,10 @@ def _link(path: Path, reports: Path) -> str:
     return path.relative_to(reports).as_posix()
 
 
-def _pct(stat: dict | None) -> str:
-    """A stored ``{"mean", "std"}`` as ``97.81 ± 0.12 %`` ('' when absent)."""
-    return fmt_pm(stat["mean"], stat["std"], percent=True) if stat else ""
+def _stat(stat: dict | None) -> str:
+    """A stored ``{"mean", "std"}`` as ``0.9781 ± 0.0012`` ('' when absent): fractions, as the
+    claimed numbers beside it and the reports' claim boxes print them."""
+    return numbers.mean_std(stat["mean"], stat["std"]) if stat else ""
 
 
 def _current(m: dict) -> bool:
@@ -163,7 +174,7 @@ def model_rows(root: Path, params: Params) -> list[ModelRow]:
             claimed_accuracy=cfg.claimed.accuracy,
             claimed_on=(dataset_words.words(cfg.claimed.dataset).name
                         if cfg.claimed.dataset != params.data.dataset else ""),
-            accuracy=_pct(acc),
+            accuracy=_stat(acc),
             accuracy_mean=acc["mean"] if acc else None,
             repeats=m["repeats"] if m else cfg.repeats,
             verdict=m["claim"]["verdict"] if m else "not run",
@@ -194,7 +205,7 @@ class SweepRow:
     """One variant of R4's sweep: test accuracy per loss (mean ± std over seeds) and R4's numbers."""
 
     description: str
-    cells: list[str]  # one per loss, "97.81 ± 0.12 %"
+    cells: list[str]  # one per loss, "0.9781 ± 0.0012"
     claimed: list[str]  # R4's printed accuracy per loss
 
 
@@ -231,9 +242,9 @@ def sweep_rows(root: Path, params: Params) -> tuple[list[str], list[SweepRow]]:
         cells, claimed = [], []
         for loss in losses:
             acc = ((found[loss] or {}).get("variants", {}).get(name) or {}).get("test_accuracy")
-            cells.append(_pct(acc))
+            cells.append(_stat(acc))
             c = params.sweep.claimed.get(loss, {}).get(name) if same_dataset else None
-            claimed.append(f"{100 * c[1]:.1f} %" if c else "")
+            claimed.append(numbers.claimed(c[1]) if c else "")
         rows.append(SweepRow(v.description, cells, claimed))
     return losses, rows
 
