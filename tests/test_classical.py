@@ -130,6 +130,7 @@ def test_metrics_are_deterministic_and_hold_the_rule(recorded, small, tmp_path):
     written = models.write_outputs(comparison, root=tmp_path)
     assert json.loads(written[0].read_text()) == m
     t = json.loads(written[1].read_text())
+    assert t.pop("environment")["cpu"]  # where the stage ran (timing file, not the metrics)
     assert list(t) == list(m["models"])
     assert [k for k, v in t.items() if "test_predict_seconds" in v] == [chosen["model"]]
 
