@@ -15,6 +15,7 @@ def test_inline_and_display_math_become_mathml():
     assert "$" not in html
     assert html.count("<math ") == 2
     assert 'display="inline"' in html and 'display="block"' in html
+    assert html.count('tabindex="0"') == html.count('display="block"')  # a scrolling formula is reachable
     assert "<mo>&#x000D7;</mo>" in html and "<mfrac>" in html
     assert 'alttext="28 \\times 28"' in html  # the source, for screen readers and copying
 

@@ -37,8 +37,11 @@ def to_mathml(tex: str, *, display: bool = False) -> str:
     except Exception as err:  # latex2mathml raises its own exception types and plain ones
         why = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
         raise MathError(f"cannot convert the TeX {tex.strip()!r} to MathML ({why})") from None
-    # the source text, for screen readers that speak TeX and for copying
-    return mathml.replace("<math ", f'<math alttext="{_attr(tex.strip())}" ', 1)
+    # the source text, for screen readers that speak TeX and for copying; a block formula wider
+    # than a phone scrolls sideways (report.css), so the keyboard must reach it (axe-core:
+    # scrollable-region-focusable)
+    focus = 'tabindex="0" ' if display else ""
+    return mathml.replace("<math ", f'<math alttext="{_attr(tex.strip())}" {focus}', 1)
 
 
 def _attr(text: str) -> str:
