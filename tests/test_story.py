@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core import paths, story
+from pipeline.core import paths, runner, story
 from pipeline.core.params.loading import load_params
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,3 +52,11 @@ def test_order_puts_unknown_names_last_in_their_order(params):
     names = ["zz_extra", paths.COMPARISON_REPORT, "aa_extra", paths.model_report_name("basic"), paths.EXPLORE_REPORT]
     assert story.order(names, params, REPO) == [paths.EXPLORE_REPORT, paths.model_report_name("basic"),
                                                 paths.COMPARISON_REPORT, "zz_extra", "aa_extra"]
+
+
+def test_a_sweep_report_is_titled_with_its_loss_in_words_the_same_in_the_story_and_the_run():
+    params = load_params(REPO / "params.yaml")
+    chapters = {c.name: c.title for c in story.chapters(params, REPO)}
+    for loss in params.sweep.losses:
+        run = runner.run_names(REPO / "notebooks/04_loss_sweep.ipynb", ["sweep", f"loss=sweep.losses.{loss}"], params)
+        assert run.title == chapters[run.name] and loss not in run.title, run.title

@@ -128,7 +128,7 @@ def run_names(notebook: Path, sections: list[str], params: Params) -> RunNames:
     entry = value_at(params, path)
     title = getattr(entry, "title", None)
     if not isinstance(title, str):
-        title = f"{notebook_title(nbformat.read(notebook, as_version=4), notebook.stem)}: {key}"
+        title = story.entry_title(notebook_title(nbformat.read(notebook, as_version=4), notebook.stem), key)
     summary = getattr(entry, "description", None)
     return RunNames(paths.entry_report_name(notebook.stem, key), title, summary if isinstance(summary, str) else None)
 

@@ -17,13 +17,19 @@ from pathlib import Path
 import nbformat
 
 from pipeline.core import paths
-from pipeline.core.params.schema import Params
+from pipeline.core.params.schema import LOSS_LABEL, Params
 
 
 @dataclasses.dataclass(frozen=True)
 class Chapter:
     name: str  # the report's file name (paths.report_files)
     title: str
+
+
+def entry_title(notebook_title: str, key: str) -> str:
+    """The title of a run of one untitled entry: the notebook's, and the entry in words (a loss's
+    label, else its key)."""
+    return f"{notebook_title}: {LOSS_LABEL.get(key, key)}"
 
 
 def _notebook_title(root: Path, stem: str) -> str:
@@ -40,7 +46,7 @@ def chapters(params: Params, root: Path) -> list[Chapter]:
     story.append(Chapter(paths.CLASSICAL_REPORT, _notebook_title(root, paths.CLASSICAL_REPORT)))
     if params.sweep is not None:
         sweep_title = _notebook_title(root, paths.SWEEP_REPORT)
-        story += [Chapter(paths.sweep_report_name(loss), f"{sweep_title}: {loss}") for loss in params.sweep.losses]
+        story += [Chapter(paths.sweep_report_name(loss), entry_title(sweep_title, loss)) for loss in params.sweep.losses]
         story.append(Chapter(paths.COMPARISON_REPORT, _notebook_title(root, paths.COMPARISON_REPORT)))
     return story
 

@@ -296,7 +296,7 @@ def _verdict(row: pd.Series) -> str:
     if row["std"] == 0 and row["difference"] == 0:
         return "difference exactly 0 in every seed"
     if row["significant"]:
-        return f"{row['difference']:+.4f} (p_Holm = {row['p_holm']:.2g})"
+        return f"{row['difference']:+.4f} (Holm-adjusted p = {row['p_holm']:.2g})"
     return f"no difference detected (detectable ±{row['detectable']:.4f})"
 
 
