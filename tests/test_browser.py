@@ -1,34 +1,16 @@
 """The reports in a real browser: Debian's Chromium driven by Playwright, network closed."""
 
 import json
-import shutil
 import sys
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
+from tests.chromium import MARKS, browser  # noqa: F401 (the fixture)
 from tests.conftest import PROFILE_MODELS, SAMPLE, run
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason="Chromium is not installed (make test installs it)"),
-]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--host-resolver-rules=MAP * ~NOTFOUND"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+pytestmark = MARKS
 
 
 def open_page(browser, url: str, width: int):

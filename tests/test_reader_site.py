@@ -10,7 +10,6 @@ import html.parser
 import http.server
 import json
 import re
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -18,18 +17,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.core import assets
+from tests.chromium import MARKS, browser  # noqa: F401 (the fixture)
 from tests.conftest import run
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason="Chromium is not installed (make test installs it)"),
-]
-# no name resolves (nothing leaves the machine) but the loopback address that serves the site
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+pytestmark = MARKS
 AXE = assets.Asset("axe-core", "4.10.3", "package/axe.min.js",
                    "880970c081707360e64f34cea25ff91892f5bc95675b0776925b9709dd8a68bb")
 
@@ -79,16 +70,6 @@ def server(site):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _pages(site: Path, pattern: str = "**/*.html") -> list[str]:
