@@ -110,8 +110,8 @@ def test_the_report_heading_data_line_and_headline_come_from_templates():
         "at the end")
     assert report.data_text("MNIST", False, 60_000, 6_000, 10_000) == (
         "MNIST: 60,000 images to fit, validated on the 10,000 TEST images")
-    assert report.test_summary_text("97.9 ± 0.1 %", "0.07 ± 0.01", 10) == (
-        "**Test accuracy 97.9 ± 0.1 %**, test loss 0.07 ± 0.01 (mean ± std over 10 seeds).")
+    assert report.test_summary_text("0.9790 ± 0.0010", "0.0700 ± 0.0100", 10) == (
+        "**Test accuracy 0.9790 ± 0.0010**, test loss 0.0700 ± 0.0100 (mean ± std over 10 seeds).")
 
 
 def test_the_dropout_sentence_is_there_only_with_dropout():
