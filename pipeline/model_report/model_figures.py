@@ -10,6 +10,16 @@ import seaborn as sns
 from pipeline.core.shared_figures import WIDTH, described
 
 
+def output_label(outputs: np.ndarray) -> str:
+    """The winning output as a reader should read it: a percentage when the outputs are
+    probabilities (they sum to 1), else the raw score (a sigmoid output layer: each unit lies in
+    [0, 1] on its own, and several can be near 1 at once)."""
+    top = float(outputs.max())
+    if abs(float(outputs.sum()) - 1.0) <= 1e-3:
+        return f"{100 * top:.0f}%"
+    return f"score {top:.2f}"
+
+
 def prediction_gallery(images: np.ndarray, true: np.ndarray, probabilities: np.ndarray, class_names,
                        title: str, columns: int = 4) -> plt.Figure:
     """Images with predicted class and confidence; red titles are mistakes."""
@@ -23,7 +33,7 @@ def prediction_gallery(images: np.ndarray, true: np.ndarray, probabilities: np.n
             continue
         ax.imshow(images[i], cmap="gray_r")
         ok = true is None or pred[i] == true[i]
-        label = f"{class_names[pred[i]]} {100 * probabilities[i, pred[i]]:.0f}%"
+        label = f"{class_names[pred[i]]} {output_label(probabilities[i])}"
         if true is not None and not ok:
             label += f"\n(true {class_names[true[i]]})"
         ax.set_title(label, fontsize=12, color="black" if ok else "tab:red")
@@ -32,7 +42,7 @@ def prediction_gallery(images: np.ndarray, true: np.ndarray, probabilities: np.n
     wrong = 0 if true is None else int((pred[:n] != true[:n]).sum())
     judged = "" if true is None else f"; {wrong} of {n} are mistakes, titled in red with the true class"
     return described(fig, f"{title}: {n} images in a grid of {columns} columns, each titled with the predicted "
-                          f"class and the model's confidence{judged}.")
+                          f"class and its winning output (a percentage; a raw score where the outputs do not sum to 1){judged}.")
 
 
 def class_scores(report: pd.DataFrame) -> plt.Figure:
@@ -72,7 +82,7 @@ def own_images(originals, prepared: np.ndarray, probabilities: np.ndarray, class
         top.imshow(np.asarray(originals[i]), cmap="gray", vmin=0, vmax=255)
         top.set_title(captions[i] if captions else "as drawn", fontsize=11)
         bottom.imshow(prepared[i], cmap="gray_r", vmin=0, vmax=1)
-        bottom.set_title(f"model: {class_names[pred[i]]} {100 * probabilities[i, pred[i]]:.0f}%", fontsize=12)
+        bottom.set_title(f"model: {class_names[pred[i]]} {output_label(probabilities[i])}", fontsize=12)
     fig.suptitle("own images: as given, and as the model\nsees them with its prediction", fontsize="medium")
     fig.tight_layout()
     return described(fig, f"{n} own images, each as given and below it as the model sees it after preprocessing, "
