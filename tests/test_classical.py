@@ -16,7 +16,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.neighbors import KNeighborsClassifier
 
 from pipeline.classical_ml import models
-from pipeline.core import paths, runner
+from pipeline.core import numbers, paths, runner
 from pipeline.core.params import load_params
 from pipeline.core.params.schema import ClassicalParams
 from pipeline.core.dataset import validation_split
@@ -158,7 +158,7 @@ def test_notebook_states_the_rule_and_the_one_test_accuracy(mnist_file, tmp_path
     markdown = " ".join(o.get("data", {}).get("text/markdown", "") for o in shown)
     chosen = m["chosen"]
     assert f"**{chosen['name']}** has the highest validation accuracy" in markdown
-    assert f"**{100 * chosen['test_accuracy']:.2f}%**" in markdown and m["rule"] in markdown
+    assert f"**{numbers.pct(chosen['test_accuracy'])}**" in markdown and m["rule"] in markdown
     table = next(o["data"]["text/html"] for o in shown if "validation accuracy" in o.get("data", {}).get("text/html", ""))
     assert "test accuracy" not in table  # the other models have none
     assert sum("image/png" in o.get("data", {}) for o in shown) == 2
