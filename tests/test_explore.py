@@ -102,3 +102,13 @@ def test_the_histogram_paragraph_is_computed_from_the_counts_in_the_datasets_wor
         assert words.brightest in explore.pixel_scale_text(words)
         assert f"where {words.foreground} of that class" in explore.class_means_text(words)
     assert "ink" not in explore.pixel_scale_text(fashion) + explore.class_means_text(fashion)
+
+
+def test_the_facts_table_speaks_readers_words_and_keeps_the_metrics_keys(small):
+    _, explained = explore.pca_2d(small.x_train, 2)
+    facts = explore.summary(small, explained)
+    shown = explore.reader_facts(facts, dataset_words.words(small.name).name)
+    assert shown["dataset"] == "MNIST" and shown["training images"] == len(small.x_train)
+    assert not any("_" in k or "per class" in k for k in shown), list(shown)
+    assert "ink" not in " ".join(shown)  # a photograph has no ink: the words fit every dataset
+    assert "ink_fraction" in facts and facts["dataset"] == "mnist"  # the metrics file is unchanged

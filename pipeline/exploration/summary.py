@@ -130,3 +130,23 @@ def summary(ds: Dataset, explained: np.ndarray) -> dict:
         "ink_fraction": round(float((ds.x_train > 0).mean()), 6),
         "pca_explained_variance": [round(float(v), 6) for v in explained],
     }
+
+
+# The facts of ``summary`` as a reader reads them (the metrics file keeps the keys).
+FACT_LABELS = {
+    "dataset": "dataset",
+    "train_images": "training images",
+    "test_images": "test images",
+    "pixel_mean": "mean pixel value (scaled to 0–1)",
+    "pixel_std": "standard deviation of the pixel values",
+    "ink_fraction": "share of training pixels above 0",
+    "pca_explained_variance": "variance explained by the first two principal components",
+}
+
+
+def reader_facts(facts: dict, dataset_name: str) -> dict:
+    """``facts`` without the per-class lists (the class table shows them), under readers' labels,
+    the dataset by its name as readers know it."""
+    shown = {k: v for k, v in facts.items() if not k.endswith("per_class")}
+    shown["dataset"] = dataset_name
+    return {FACT_LABELS.get(k, k.replace("_", " ")): v for k, v in shown.items()}
