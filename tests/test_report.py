@@ -174,4 +174,4 @@ def test_a_claim_consistent_only_by_its_rounding_is_not_called_inside_the_interv
 
 def test_the_files_a_run_wrote_are_one_sentence():
     assert report.files_text(["reports/metrics/a.json", "reports/plots/a.csv", "models/a.keras"]) == (
-        "This run wrote `reports/metrics/a.json`, `reports/plots/a.csv` and `models/a.keras`.")
+        "The files of this run, which DVC tracks: `reports/metrics/a.json`, `reports/plots/a.csv` and `models/a.keras`.")
