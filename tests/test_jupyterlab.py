@@ -28,7 +28,7 @@ import nbformat
 import pytest
 
 from tests.conftest import bin_path
-from tests.test_browser import ARGS, CHROMIUM
+from tests.chromium import ARGS, CHROMIUM
 
 pytestmark = [
     pytest.mark.slow,
