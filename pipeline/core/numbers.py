@@ -51,11 +51,12 @@ def pct(value, digits: int = PERCENT_DIGITS) -> str:
     return unsigned_zero(f"{100 * x:.{digits}f}") + " %"
 
 
-def mean_std(mean, std, percent: bool = False) -> str:
-    """``0.9781 ± 0.0012``, or with ``percent`` ``97.81 ± 0.12 %``."""
+def mean_std(mean, std, percent: bool = False, digits: int = DIGITS) -> str:
+    """``0.9781 ± 0.0012``, or with ``percent`` ``97.81 ± 0.12 %`` (``digits - 2`` decimals)."""
     if percent:
-        return f"{pct(mean)[:-2]} ± {pct(std)}"
-    return f"{num(mean)} ± {num(std)}"
+        d = max(digits - 2, 0)
+        return f"{pct(mean, d)[:-2]} ± {pct(std, d)}"
+    return f"{num(mean, digits)} ± {num(std, digits)}"
 
 
 def claimed(value) -> str:

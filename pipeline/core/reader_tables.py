@@ -14,12 +14,17 @@ from pipeline.core import numbers
 _PERCENT = re.compile(r"^\{:\.(\d+)%\}$")
 
 
+def yes_no(value) -> str:
+    """A flag as a reader reads it."""
+    return "yes" if value else "no"
+
+
 def cell(value, fmt: str) -> str:
     """``value`` printed by ``fmt``: a ``str.format`` spec such as ``"{:+.4f}"``, ``"{:.2%}"``
     (a percentage as ``numbers.pct`` prints it: ``97.50 %``) or ``"yes/no"`` for a flag. A number
     that rounds to zero is printed without a sign (``0.0000``, never ``-0.0000``)."""
     if fmt == "yes/no":
-        return "yes" if value else "no"
+        return yes_no(value)
     percent = _PERCENT.match(fmt)
     if percent:
         return numbers.pct(value, int(percent.group(1)))
@@ -45,7 +50,7 @@ def _flag_words(frame: pd.DataFrame) -> pd.DataFrame:
     for name in out.columns:
         if out[name].dtype == bool or (out[name].dtype == object and len(out[name])
                                        and all(isinstance(v, (bool, np.bool_)) for v in out[name])):
-            out[name] = ["yes" if v else "no" for v in out[name]]
+            out[name] = [yes_no(v) for v in out[name]]
     return out
 
 
@@ -93,7 +98,7 @@ def key_values(facts: dict, header: tuple[str, str] = ("quantity", "value")) -> 
 
 def _plain(value) -> str:
     if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
+        return yes_no(value)
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):

@@ -325,6 +325,15 @@ NOISE = re.compile(
     rb"|\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption)")
 
 
+def without_noise(line: bytes) -> bytes:
+    """``line`` (ending in a newline) without a ``NOISE`` message: empty when the line is only
+    that, the part before it (ended) when it follows a progress bar's unfinished line."""
+    noise = NOISE.search(line)
+    if noise is None:
+        return line
+    return line[:noise.start()] + b"\n" if noise.start() else b""
+
+
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
     """Drop exactly the ``NOISE`` lines from what this process and its children (the kernel,
@@ -338,11 +347,9 @@ def quiet_stderr() -> Iterator[None]:
     def pump() -> None:
         with os.fdopen(read_end, "rb") as src, os.fdopen(os.dup(saved), "wb", buffering=0) as dst:
             for line in src:
-                noise = NOISE.search(line)
-                if noise is None:
-                    dst.write(line)
-                elif noise.start():
-                    dst.write(line[:noise.start()] + b"\n")
+                kept = without_noise(line)
+                if kept:
+                    dst.write(kept)
 
     thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
     thread.start()
@@ -394,9 +401,9 @@ class QuietStream:
 
     def write(self, text: str) -> int:
         *lines, self.pending = (self.pending + text).split("\n")
-        kept = [line for line in lines if not NOISE.match(line.encode())]
+        kept = b"".join(without_noise(line.encode() + b"\n") for line in lines)
         if kept:
-            self.stream.write("\n".join(kept) + "\n")
+            self.stream.write(kept.decode())
         return len(text)
 
     def flush(self) -> None:

@@ -32,14 +32,8 @@ def mean_std(values) -> tuple[float, float]:
 
 
 def fmt_pm(mean: float, std: float, digits: int = 4, percent: bool = False) -> str:
-    """``0.9781 ± 0.0012``, or with ``percent`` ``97.81 ± 0.12 %`` (``digits - 2`` decimals); at
-    the default 4 digits exactly as ``core/numbers.py`` prints it everywhere else."""
-    if digits == 4:
-        return numbers.mean_std(mean, std, percent=percent)
-    if percent:
-        d = max(digits - 2, 0)
-        return f"{100 * mean:.{d}f} ± {100 * std:.{d}f} %"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+    """``0.9781 ± 0.0012``, or with ``percent`` ``97.81 ± 0.12 %``: ``core/numbers.py``'s ``mean_std``."""
+    return numbers.mean_std(mean, std, percent=percent, digits=digits)
 
 
 def fmt_mean_std(values, digits: int = 4, percent: bool = False) -> str:
