@@ -57,7 +57,7 @@ def test_the_front_page_links_the_reproduction_page_once_make_reproduce_wrote_it
 
     root = copy_project(tmp_path / "p")
     site = paths.site_files(root)
-    site.reproduction.unlink(missing_ok=True)
+    index.reproduction_page(site).unlink(missing_ok=True)
     row = BeautifulSoup(index.build(root).read_text(), "html.parser").find(id="reproduction")
     assert row.find("a") is None and "make reproduce" in row.get_text()
     assert Path("reproduction.html") not in publish.reachable(paths.reports_dir(root))[0]
@@ -65,7 +65,7 @@ def test_the_front_page_links_the_reproduction_page_once_make_reproduce_wrote_it
 
     comparison = reproduce.compare({}, {})
     page = reproduce.write_page(root, comparison, "HEAD", {}, {"cpu": "Test CPU 9000"})
-    assert page == site.reproduction
+    assert page == index.reproduction_page(site)
     index.build(root, environment_file=False)
     assert site.environment.read_text() == "{}"
     link = BeautifulSoup(site.index.read_text(), "html.parser").find(id="reproduction").find("a")

@@ -28,11 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core import hypothesis_tests, paths
+from pipeline.site import index
 
 ALPHA = 0.05
 TRACKED = ("reports/metrics/*.json", "reports/plots/*.csv", "reports/sweep/*_runs.csv")
 ENVIRONMENT = "reports/reproduction/environment.json"
-PAGE = f"reports/{paths.REPRODUCTION_PAGE}"  # paths.site_files().reproduction
+PAGE = f"reports/{index.REPRODUCTION_PAGE}"  # index.reproduction_page(paths.site_files())
 
 
 def committed_files(root: Path, rev: str = "HEAD") -> dict[str, bytes]:
@@ -212,4 +213,6 @@ def write_page(root: Path, c: Comparison, rev: str, old_env: dict, new_env: dict
 
     fileio.write_text(root / PAGE, html)
     fileio.write_json(root / ENVIRONMENT, new_env)
+    if paths.site_files(root).index.is_file():  # the front page links the new page
+        index.build(root, environment_file=False)
     return root / PAGE

@@ -264,9 +264,16 @@ def environment() -> jinja2.Environment:
     return prose.environment(TEMPLATES)
 
 
+REPRODUCTION_PAGE = "reproduction.html"  # written by `make reproduce` beside the front page (no DVC output)
+
+
+def reproduction_page(site: paths.SiteFiles) -> Path:
+    return site.index.parent / REPRODUCTION_PAGE
+
+
 def reproduction_link(site: paths.SiteFiles) -> tuple[str, str] | None:
     """``(href, title)`` of the page ``make reproduce`` wrote ("Reproduced on …"), None if absent."""
-    page = site.reproduction
+    page = reproduction_page(site)
     if not page.is_file():
         return None
     title = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").title
