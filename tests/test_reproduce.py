@@ -58,6 +58,17 @@ def test_a_changed_verdict_disagrees(committed):
     assert not c.agrees and "1 verdicts or outcomes changed" in c.summary()
 
 
+def test_a_changed_sweep_metrics_file_is_compared_by_its_outcomes(committed):
+    # a sweep's metrics file lists its seeds (no per-seed values): the first full rerun on another
+    # host crashed here ('list' object has no attribute 'values')
+    name = "reports/metrics/sweep_categorical_crossentropy.json"
+    m = json.loads(committed[name])
+    assert isinstance(m["seeds"], list)
+    m["changed_by_test"] = 1
+    c = reproduce.compare(committed, {**committed, name: json.dumps(m).encode()})
+    assert c.different == [name] and c.agrees and not c.quantities, c.summary()
+
+
 def test_sweep_runs_are_compared_per_variant(committed):
     name = "reports/sweep/categorical_crossentropy_runs.csv"
     values = reproduce.seed_values(name, committed[name])

@@ -59,8 +59,9 @@ def seed_values(name: str, data: bytes) -> dict[tuple[str, str], list[float]]:
                     out[(f"{row['loss']}/{row['variant']}", quantity)].append(float(value))
     elif name.startswith("reports/metrics/"):
         config = Path(name).stem
-        for seed in (json.loads(data).get("seeds") or {}).values():
-            for quantity, value in seed.items():
+        seeds = json.loads(data).get("seeds")  # a model's {seed: {quantity: value}}; a sweep's is a list of seeds
+        for seed in (seeds.values() if isinstance(seeds, dict) else []):
+            for quantity, value in (seed.items() if isinstance(seed, dict) else []):
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     out[(config, quantity)].append(float(value))
     return dict(out)
@@ -207,6 +208,8 @@ def write_page(root: Path, c: Comparison, rev: str, old_env: dict, new_env: dict
 
     env = jinja2.Environment(autoescape=True)
     keys = sorted(set(old_env) | set(new_env))
+    named = subprocess.run(["git", "rev-parse", "--short", rev], cwd=root, capture_output=True, text=True)
+    rev = named.stdout.strip() if named.returncode == 0 and named.stdout.strip() else rev  # HEAD moves; a hash does not
     html = env.from_string(PAGE_TEMPLATE).render(c=c, summary=c.summary(), rev=rev, old=old_env, new=new_env,
                                                  keys=keys, alpha=ALPHA)
     from pipeline.core import fileio
