@@ -64,12 +64,12 @@ def test_the_front_page_links_the_reproduction_page_once_make_reproduce_wrote_it
     site.environment.write_text("{}")  # the site stage's file: `make reproduce` re-renders the page only
 
     comparison = reproduce.compare({}, {})
-    page = reproduce.write_page(root, comparison, "HEAD", {}, {"cpu": "Test CPU 9000"})
+    page = reproduce.write_page(root, comparison, "HEAD", {}, {"cpu": "x86_64:sse4_2,avx,avx2,fma"})
     assert page == index.reproduction_page(site)
     index.build(root, environment_file=False)
     assert site.environment.read_text() == "{}"
     link = BeautifulSoup(site.index.read_text(), "html.parser").find(id="reproduction").find("a")
-    assert link["href"] == "reproduction.html" and link.get_text() == "Reproduced on Test CPU 9000"
+    assert link["href"] == "reproduction.html" and link.get_text() == "Reproduced on an x86_64 CPU with AVX2"
     files, problems = publish.reachable(paths.reports_dir(root))
     assert Path("reproduction.html") in files  # `make publish` copies it with the site
     assert not [p for p in problems if "reproduction" in p]

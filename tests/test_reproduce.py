@@ -131,3 +131,10 @@ def test_the_committed_runs_environment_is_read_from_git_at_the_revision(tmp_pat
     # the committed file, not the workspace's (which a rerun has just rewritten)
     assert reproduce.committed_environment(root, "HEAD") == {
         "cpu": "x86_64:avx,avx2 / x86_64:avx,avx2,avx512f", "keras": "3.1"}
+
+
+def test_the_page_names_the_machine_in_words():
+    assert reproduce.machine_words("x86_64:sse4_1,avx,avx2,fma,avx512f,avx512bw") == "an x86_64 CPU with AVX-512"
+    assert reproduce.machine_words("x86_64:sse4_1,avx") == "an x86_64 CPU with AVX"
+    assert reproduce.machine_words("aarch64:neon") == "an aarch64 CPU"
+    assert reproduce.machine_words(None) == "this machine"
