@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.core import hypothesis_tests, paths
+from pipeline.core import fileio, hypothesis_tests, paths
 from pipeline.site import index
 
 ALPHA = 0.05
@@ -59,9 +59,9 @@ def seed_values(name: str, data: bytes) -> dict[tuple[str, str], list[float]]:
                     out[(f"{row['loss']}/{row['variant']}", quantity)].append(float(value))
     elif name.startswith("reports/metrics/"):
         config = Path(name).stem
-        seeds = json.loads(data).get("seeds")  # a model's {seed: {quantity: value}}; a sweep's is a list of seeds
-        for seed in (seeds.values() if isinstance(seeds, dict) else []):
-            for quantity, value in (seed.items() if isinstance(seed, dict) else []):
+        seeds = json.loads(data).get("seeds")  # a model's {seed: {quantity: value}}; a sweep's lists its seeds only
+        for seed in seeds.values() if isinstance(seeds, dict) else []:
+            for quantity, value in seed.items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     out[(config, quantity)].append(float(value))
     return dict(out)
@@ -223,10 +223,8 @@ def write_page(root: Path, c: Comparison, rev: str, old_env: dict, new_env: dict
     keys = sorted(set(old_env) | set(new_env))
     named = subprocess.run(["git", "rev-parse", "--short", rev], cwd=root, capture_output=True, text=True)
     rev = named.stdout.strip() if named.returncode == 0 and named.stdout.strip() else rev  # HEAD moves; a hash does not
-    html = env.from_string(PAGE_TEMPLATE).render(c=c, summary=c.summary(), rev=rev, old=old_env, new=new_env, machine=machine_words(new_env.get("cpu")),
-                                                 keys=keys, alpha=ALPHA)
-    from pipeline.core import fileio
-
+    html = env.from_string(PAGE_TEMPLATE).render(c=c, summary=c.summary(), rev=rev, old=old_env, new=new_env,
+                                                 machine=machine_words(new_env.get("cpu")), keys=keys, alpha=ALPHA)
     fileio.write_text(root / PAGE, html)
     fileio.write_json(root / ENVIRONMENT, new_env)
     if paths.site_files(root).index.is_file():  # the front page links the new page
