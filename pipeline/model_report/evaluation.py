@@ -21,12 +21,10 @@ from pipeline.core.seed_stats import mean_std, prediction_half_width, rounded_st
 
 
 def printed_resolution(x: float) -> float:
-    """Half a unit of the last printed decimal of ``x``: 0.91 → 0.005, 0.9781 → 0.00005."""
-    text = repr(float(x))
-    if "e" in text or "E" in text:
-        return 0.0
-    decimals = len(text.split(".")[1].rstrip("0")) if "." in text else 0
-    return 0.5 * 10.0 ** (-decimals)
+    """Half a unit of the last printed decimal of ``x``, read from the digits the source printed
+    (``numbers.Printed``: ``"0.980"`` → 0.0005), else from the shortest text of the float:
+    0.91 → 0.005, 0.9781 → 0.00005."""
+    return numbers.Printed(x).resolution
 
 
 # --------------------------------------------------------------------------- tables
@@ -88,7 +86,7 @@ class ClaimCheck:
     """One printed number against our per-seed values of one quantity, by ``VerdictParams``'s rule."""
 
     quantity: str  # "test accuracy", "test loss", "training accuracy", "unscaled test accuracy", …
-    claimed: float
+    claimed: numbers.Printed  # as the source printed it (its ``text``)
     values: tuple[float, ...]  # one per seed
     confidence: float
     half_width: float  # of the prediction interval for one new run (inf for one seed)
@@ -165,7 +163,7 @@ def check_quantity(quantity: str, claimed: float, values, rule: VerdictParams) -
         needed = seeds_to_reach(sd, margin, rule.confidence) if len(values) > 1 else None
     else:
         outcome = "consistent"
-    return ClaimCheck(quantity, float(claimed), values, rule.confidence, half, rounding, margin, outcome, needed)
+    return ClaimCheck(quantity, numbers.Printed(claimed), values, rule.confidence, half, rounding, margin, outcome, needed)
 
 
 def combined(checks: list[ClaimCheck]) -> str:
