@@ -57,7 +57,8 @@ def test_the_record_table_and_words(sweep):
     text = " ".join(claims.text(verdicts, sweep, LOSS, RULE).split())
     assert text.startswith("1 printed pair of R4 (categorical CE (one-hot labels)), each judged against our 3 seeds")
     assert "1 consistent, 0 not consistent, 0 inconclusive" in text
-    assert "97.5 % prediction interval" in text and "validated on the test set" in text
+    assert "(here 2 printed numbers and n = 3 seeds: each interval at 97.5 %, t = 6.205)" in text
+    assert "validated on the test set" in text
     assert "our runs fit on 90 % of the training images and validate on the held-out 10 %" in text
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from pipeline.core import numbers, prose
 from pipeline.core.params.schema import LOSS_LABEL, SweepParams, VerdictParams
+from pipeline.core.seed_stats import t_quantile
 from pipeline.model_report.evaluation import OUTCOMES, ClaimCheck, check_quantity, check_record, combined
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -90,7 +91,8 @@ def table(verdicts: list[PairVerdict]) -> pd.DataFrame:
 def text(verdicts: list[PairVerdict], sweep: SweepParams, loss: str, rule: VerdictParams) -> str:
     """The paragraph above the table: the counts, the rule, and how R4's protocol differs (Markdown)."""
     seeds = min((v.checks[0].n for v in verdicts), default=0)
+    level = verdicts[0].checks[0].confidence if verdicts else None
     return prose.render(TEMPLATES, "r4_claims.md.j2", verdicts=verdicts, counts=counts(verdicts),
-                        loss_label=LOSS_LABEL[loss], sweep=sweep, rule=rule, seeds=seeds,
-                        level=verdicts[0].checks[0].confidence if verdicts else None,
+                        loss_label=LOSS_LABEL[loss], sweep=sweep, rule=rule, seeds=seeds, level=level,
+                        t=t_quantile(0.5 + level / 2, seeds - 1) if seeds > 1 else None,
                         by_rounding=sum(c.by_rounding for v in verdicts for c in v.checks))
