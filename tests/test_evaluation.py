@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.core import dataset, seed_stats
+from pipeline.core import dataset, numbers, seed_stats
 from pipeline.model_report import evaluation, report
 from pipeline.modeling import train as modeling
 from pipeline.core.params.schema import Claim, ModelConfig, VerdictParams
@@ -124,12 +124,41 @@ def test_a_claim_inside_the_prediction_interval_is_consistent():
 def test_the_edge_of_the_interval_widened_by_the_printed_rounding():
     values = [0.979, 0.981, 0.983]  # mean 0.981, half-width 0.00993655
     assert seed_stats.prediction_half_width(0.002, 3) == pytest.approx(0.00993655, abs=1e-8)
+    wide = VerdictParams(accuracy_margin=0.02)  # a margin that the widened interval stays inside
     # 0.99094 (rounding 0.000005) is 0.00994 away: inside 0.00993655 + 0.000005; 0.99095 is not
-    assert evaluation.check_quantity("test accuracy", 0.99094, values, RULE).outcome == "consistent"
-    assert evaluation.check_quantity("test accuracy", 0.99095, values, RULE).outcome == "not consistent"
+    assert evaluation.check_quantity("test accuracy", 0.99094, values, wide).outcome == "consistent"
+    assert evaluation.check_quantity("test accuracy", 0.99095, values, wide).outcome == "not consistent"
     # the printed rounding counts: 0.991 may stand for up to 0.9915, 0.01 away: inside 0.0099 + 0.0005
-    assert evaluation.check_quantity("test accuracy", 0.991, values, RULE).outcome == "consistent"
-    assert evaluation.check_quantity("test accuracy", 0.9915, values, RULE).outcome == "not consistent"
+    assert evaluation.check_quantity("test accuracy", 0.991, values, wide).outcome == "consistent"
+    assert evaluation.check_quantity("test accuracy", 0.9915, values, wide).outcome == "not consistent"
+
+
+def test_the_margin_counts_the_printed_rounding_too():
+    values = [0.979, 0.981, 0.983]  # half-width 0.00993655, inside the margin 0.01 by itself
+    # "0.990" may stand for 0.9895–0.9905: the interval widened by 0.0005 is wider than the margin
+    coarse = evaluation.check_quantity("test accuracy", numbers.Printed("0.990"), values, RULE)
+    assert coarse.outcome == "inconclusive" and coarse.rounding == pytest.approx(0.0005)
+    # the same value printed with 4 decimals: widened by 0.00005 only, it decides
+    fine = evaluation.check_quantity("test accuracy", numbers.Printed("0.9900"), values, RULE)
+    assert fine.outcome == "consistent" and fine.rounding == pytest.approx(0.00005)
+    # a rounding as wide as the margin: no number of seeds decides
+    never = evaluation.check_quantity("test accuracy", numbers.Printed("0.98"), [0.9799, 0.98, 0.9801],
+                                      VerdictParams(accuracy_margin=0.005))
+    assert never.outcome == "inconclusive" and never.seeds_needed is None
+
+
+def test_a_verdict_of_k_numbers_takes_each_interval_at_1_minus_alpha_over_k():
+    values = [0.979, 0.981, 0.983]
+    one = evaluation.check_quantity("test accuracy", 0.981, values, RULE)
+    two = evaluation.check_quantity("test accuracy", 0.981, values, RULE, 2)
+    assert (one.confidence, two.confidence) == (0.95, pytest.approx(0.975))
+    assert two.half_width == pytest.approx(seed_stats.prediction_half_width(0.002, 3, 0.975))
+    assert two.half_width > one.half_width
+    t = _training([0.9799, 0.98, 0.9801], test_loss=(0.08, 0.081, 0.082))
+    v = evaluation.judge_claim(Claim(accuracy=0.98, loss=0.081), t, RULE)
+    assert [c.confidence for c in v.checks] == [pytest.approx(0.975)] * 2
+    assert evaluation.judge_claim(Claim(accuracy=0.98), t, RULE).checks[0].confidence == 0.95
+    assert evaluation.check_record(v.checks[0])["confidence"] == 0.975
 
 
 def test_a_claim_outside_the_interval_is_not_consistent_and_says_by_how_much():
@@ -140,7 +169,7 @@ def test_a_claim_outside_the_interval_is_not_consistent_and_says_by_how_much():
 
 def test_a_wide_interval_is_inconclusive_and_says_how_many_seeds_would_decide():
     # s = 0.003: half-width 0.0149 > margin 0.01; 5 seeds at this spread would decide
-    v = evaluation.judge_claim(Claim(accuracy=0.98), _training([0.977, 0.980, 0.983]), RULE)
+    v = evaluation.judge_claim(Claim(accuracy="0.9800"), _training([0.977, 0.980, 0.983]), RULE)
     c = v.checks[0]
     assert v.verdict == "inconclusive" and c.seeds_needed == 5 and "5 seeds" in report.check_text(c)
     # one seed: no spread, inconclusive whatever the claim is
@@ -157,7 +186,7 @@ def test_the_loss_margin_is_a_share_of_the_claim():
 
 
 def test_several_checks_combine_worst_first():
-    t = _training([0.979, 0.981, 0.983], test_loss=(0.08, 0.081, 0.082))
+    t = _training([0.9799, 0.98, 0.9801], test_loss=(0.08, 0.081, 0.082))
     assert evaluation.judge_claim(Claim(accuracy=0.98, loss=0.081), t, RULE).verdict == "consistent"
     assert evaluation.judge_claim(Claim(accuracy=0.98, loss=0.5), t, RULE).verdict == "not consistent"
 
@@ -187,12 +216,18 @@ def test_training_accuracy_is_named_only_when_the_claim_is_consistent_with_it():
 
 def test_unscaled_pixels_explain_both_numbers_only_when_they_match():
     t = _training([0.92, 0.921, 0.922], test_loss=(0.27, 0.28, 0.27), raw_loss=(34.0, 34.5, 35.0),
-                  raw_acc=(0.909, 0.91, 0.911))
+                  raw_acc=(0.9099, 0.91, 0.9101))
     v = evaluation.judge_claim(Claim(accuracy=0.91, loss=35.08), t, RULE)
     assert v.verdict == "not consistent"
     assert {c.quantity: c.outcome for c in v.explanations} == {"unscaled test accuracy": "consistent",
                                                                "unscaled test loss": "consistent"}
     assert any("0..255" in r and "accuracy 0.91" in r and "loss 35.08" in r for r in _reasons(v))
+    assert "within the printed rounding" not in " ".join(_reasons(v))
+    # 0.004 from our mean 0.914: outside the interval (± 0.0007), within the rounding (± 0.005) of it
+    t = _training([0.92, 0.921, 0.922], test_loss=(0.27, 0.28, 0.27), raw_loss=(34.0, 34.5, 35.0),
+                  raw_acc=(0.9139, 0.914, 0.9141))
+    text = " ".join(_reasons(evaluation.judge_claim(Claim(accuracy=0.91, loss=35.08), t, RULE)))
+    assert "accuracy 0.91 (ours 0.914, within the printed rounding (± 0.005) of the prediction interval" in text
     # the loss matches, the accuracy does not: the reason says which
     t = _training([0.92, 0.921, 0.922], test_loss=(0.27, 0.28, 0.27), raw_loss=(34.0, 34.5, 35.0),
                   raw_acc=(0.60, 0.61, 0.62))

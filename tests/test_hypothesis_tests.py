@@ -51,8 +51,15 @@ def test_paired_t_by_hand():
 def test_paired_t_degenerate_cases():
     zero = ht.paired_t([0.0, 0.0, 0.0])
     assert (zero.p_value, zero.half_width, zero.excludes_zero) == (1.0, 0.0, False)
-    shifted = ht.paired_t([0.001, 0.001])
-    assert shifted.p_value == 0.0 and shifted.excludes_zero
+    shifted = ht.paired_t([0.001, 0.001])  # no spread: the exact sign-flip test, p = 2 / 2**2
+    assert (shifted.p_value, shifted.half_width, shifted.excludes_zero) == (0.5, 0.0, False)
+    three = ht.paired_t([-0.002, -0.002, -0.002])
+    assert three.p_value == 0.25 and three.high == -0.002 and not three.excludes_zero
+    assert ht.holm([three.p_value, 0.9])[1].tolist() == [False, False]  # never 'significant' by a p of 0
+    many = ht.paired_t([0.001] * 7, level=0.05)  # 2 / 2**7 = 0.015625 < 0.05: significant
+    assert many.p_value == pytest.approx(0.015625) and many.excludes_zero
+    assert not ht.paired_t([0.001] * 7, level=0.01).excludes_zero
+    assert [ht.sign_flip_p(n) for n in (1, 2, 3)] == [1.0, 0.5, 0.25]
     single = ht.paired_t([0.3])
     assert math.isnan(single.p_value) and single.half_width == math.inf and not single.excludes_zero
     with pytest.raises(ValueError):

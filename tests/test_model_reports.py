@@ -59,8 +59,8 @@ def test_model_report_shows_every_section(built_project):
     assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", []))
     html = (root / "reports/html/02_model_report_r0_deep.html").read_text()
     for text in ("Deep funnel with a 10-unit ReLU layer (R0)", "(784 inputs + 1 bias) × 512 units", "569,600",
-                 "Claimed vs measured (R0)", "0.8874", "95 % prediction interval for one new run",
-                 "Student's t with n − 1 degrees of freedom (n = 2 seeds: t = 12.706)", "Same protocol",
+                 "Claimed vs measured (R0)", "0.8874", "97.5 % prediction interval for one new run",
+                 "(here 2 printed numbers and n = 2 seeds: each interval at 97.5 %", "t = 25.452)", "Same protocol",
                  "Per class: precision", "most confident",
                  "Your own images", "reports/metrics/r0_deep.json"):
         assert text in html, text

@@ -34,9 +34,9 @@ def test_the_verdict_rule_follows_its_parameters(tmp_path):
                                         "{{ verdict_rule(rule) }}|{{ verdict_rule(rule, 5, 2.7764) }}")
     rule = VerdictParams(confidence=0.9, accuracy_margin=0.005, loss_margin=0.25)
     bare, seeds = (" ".join(t.split()) for t in prose.render(tmp_path, "r.html.j2", rule=rule).split("|"))
-    assert "inside the 90 % prediction interval for one new run" in bare and "0.95 quantile" in bare and "n = " not in bare
-    assert "about 10 % of the time" in bare and "(accuracy ± 0.005, loss ± 25 % of the claim)" in bare
-    assert "(n = 5 seeds: t = 2.776)" in seeds
+    assert "confidence 1 − 0.1/k (90 % for one number, 95 % each for two)" in bare and "n = " not in bare
+    assert "at most about 10 % of the time" in bare and "(accuracy ± 0.005, loss ± 25 % of the claim)" in bare
+    assert "(here 1 printed number and n = 5 seeds: each interval at 90 %, t = 2.776)" in seeds
 
 
 def test_the_verdict_rule_is_written_once():

@@ -9,6 +9,7 @@ import re
 import jinja2
 import pytest
 
+from pipeline.core import numbers
 from pipeline.core.params.schema import Claim, VerdictParams
 from pipeline.model_report import evaluation, report
 from tests.test_evaluation import _training
@@ -48,24 +49,32 @@ def test_why_a_check_has_its_outcome():
     assert report.check_text(below) == f"below the interval by {below.beyond:.4g}"
     assert report.check_text(evaluation.check_quantity("test accuracy", 0.976, [0.975, 0.976, 0.977], RULE)) \
         == "inside the interval"
+    assert report.check_text(evaluation.check_quantity("test accuracy", numbers.Printed("0.9800"),
+                                                       [0.977, 0.980, 0.983], RULE)) == (
+        "the interval widened by the printed rounding (± 0.0149 + 0.00005) is wider than the margin ± 0.01; "
+        "5 seeds at this spread would decide")
     assert report.check_text(evaluation.check_quantity("test accuracy", 0.98, [0.977, 0.980, 0.983], RULE)) == (
-        "the interval (± 0.0149) is wider than the margin ± 0.01; 5 seeds at this spread would decide")
+        "the interval widened by the printed rounding (± 0.0149 + 0.005) is wider than the margin ± 0.01, and no "
+        "number of seeds narrows it enough: single runs vary by more than the margin")
 
 
 def test_the_claim_box_states_the_rule_from_the_one_template():
     v = evaluation.judge_claim(Claim(accuracy=0.9781), _training([0.979, 0.981, 0.983]), RULE)
     text = _text(report.claim_box(v, "R1", 3))
-    assert ("Rule: a claim is consistent when it lies inside the 95 % prediction interval for one new run, "
-            "mean ± t·s·√(1 + 1/n) with t the 0.975 quantile of Student's t with n − 1 degrees of freedom "
-            "(n = 3 seeds: t = 4.303), widened by half a unit of the printed number's last digit; not consistent "
-            "outside it (a faithful reproduction lands outside about 5 % of the time for each number; this verdict rests on "
-            "one number); inconclusive when inside but "
-            "the interval's half-width exceeds the margin (accuracy ± 0.01, loss ± 25 % of the claim).") in text
+    assert ("Rule: a claim is consistent when each number the source printed lies inside a prediction interval for "
+            "one new run, mean ± t·s·√(1 + 1/n) with t a quantile of Student's t with n − 1 degrees of freedom, "
+            "widened by half a unit of the printed number's last digit; a verdict that combines k printed numbers "
+            "(accuracy and loss: k = 2) takes each interval at confidence 1 − 0.05/k (95 % for one number, 97.5 % each "
+            "for two), so that a faithful reproduction is judged not consistent at most about 5 % of the time (here 1 "
+            "printed number and n = 3 seeds: each interval at 95 %, t = 4.303); not consistent outside it; "
+            "inconclusive when inside but the interval, widened by the rounding, is wider than the margin "
+            "(accuracy ± 0.01, loss ± 25 % of the claim).") in text
     other = VerdictParams(confidence=0.9, accuracy_margin=0.02, loss_margin=0.1)
     v = evaluation.judge_claim(Claim(accuracy=0.98), _training([0.98]), other)
     text = _text(report.claim_box(v, "R1", 1))
-    assert "inside the 90 % prediction interval" in text and "(n = 1 seeds: t = undefined)" in text
-    assert "about 10 % of the time" in text and "(accuracy ± 0.02, loss ± 10 % of the claim)" in text
+    assert "90 % prediction interval for one new run" in text and "(here 1 printed number and n = 1 seeds: each " \
+        "interval at 90 %, t = undefined)" in text
+    assert "at most about 10 % of the time" in text and "(accuracy ± 0.02, loss ± 10 % of the claim)" in text
 
 
 def test_the_claim_box_escapes_what_it_is_given():
@@ -74,7 +83,7 @@ def test_the_claim_box_escapes_what_it_is_given():
 
 
 def test_the_mistakes_and_own_images_paragraphs_follow_the_dataset():
-    from pipeline.core import dataset_words
+    from pipeline.core import numbers, dataset_words
 
     mnist, fashion = dataset_words.words("mnist"), dataset_words.words("fashion_mnist")
     assert "Several are digits that a person would also hesitate over" in report.mistakes_text(mnist)
@@ -156,20 +165,26 @@ def test_dead_units_in_other_layers_are_named():
     assert list(evaluation.seed_table(t).columns[4:6]) == ["dead ReLU units in hidden_1", "dead ReLU units in hidden_2"]
 
 
-def test_a_combined_verdict_says_its_error_adds_up():
+def test_a_combined_verdict_takes_each_number_at_the_bonferroni_level():
     v = evaluation.judge_claim(Claim(accuracy=0.9, loss=0.1), _training([0.9, 0.901, 0.899]), RULE)
-    assert "this verdict combines 2 numbers, so it can miss up to about 10 % of the time" in \
-        _text(report.claim_box(v, "R4", 3))
+    text = _text(report.claim_box(v, "R4", 3))
+    # the interval shown is the one the verdict used: 97.5 % each, t(0.9875, 2) = 6.205
+    assert "97.5 % prediction interval for one new run" in text
+    assert "(here 2 printed numbers and n = 3 seeds: each interval at 97.5 %, t = 6.205)" in text
+    assert "judged not consistent at most about 5 % of the time" in text and "10 %" not in text
 
 
 def test_a_claim_consistent_only_by_its_rounding_is_not_called_inside_the_interval():
     t = _training([0.9, 0.9001, 0.9002])  # a narrow interval: ± 0.0004
     check = evaluation.check_quantity("test accuracy", 0.91, [r.test_accuracy for r in t.runs], RULE)
     assert check.outcome == "not consistent"
-    check = evaluation.check_quantity("test accuracy", 0.9, [0.9027, 0.9028, 0.9029], RULE)
-    assert check.outcome == "consistent" and abs(check.claimed - check.mean) > check.half_width
+    check = evaluation.check_quantity("test accuracy", numbers.Printed("0.90"), [0.9027, 0.9028, 0.9029], RULE)
+    assert check.outcome == "consistent" and abs(check.claimed - check.mean) > check.half_width and check.by_rounding
     why = report.check_text(check)
-    assert "inside the interval" not in why and "within the printed rounding (± 0.05)" in why
+    assert "inside the interval" not in why and "within the printed rounding (± 0.005)" in why
+    reason = report.reason_text({"kind": "training accuracy", "claimed": check.claimed, "low": check.low,
+                                 "high": check.high, "by_rounding": True})
+    assert "inside" not in reason and "The claim 0.90 lies within the printed rounding of the prediction" in reason
 
 
 def test_the_files_a_run_wrote_are_one_sentence():

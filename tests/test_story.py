@@ -60,3 +60,19 @@ def test_a_sweep_report_is_titled_with_its_loss_in_words_the_same_in_the_story_a
     for loss in params.sweep.losses:
         run = runner.run_names(REPO / "notebooks/04_loss_sweep.ipynb", ["sweep", f"loss=sweep.losses.{loss}"], params)
         assert run.title == chapters[run.name] and loss not in run.title, run.title
+
+
+def test_descriptions_name_their_twin_without_a_direction():
+    """A description is shown on the front page's cards and atop its report: 'above' or 'below'
+    is true in one of those places at most; a twin is named as the held-out version."""
+    import re
+
+    from pipeline.core.params import load_params
+    from tests.conftest import REPO as repo
+
+    params = load_params(repo / "params.yaml")
+    for key, cfg in params.models.items():
+        assert not re.search(r"\b(above|below)[,.;]|\b(report|version|network|settings) (above|below)\b|as (above|below)\b",
+                             cfg.description), (key, cfg.description)
+        if story.twin(params, key) is not None and cfg.validation == "test":
+            assert "held-out version" in cfg.description, key

@@ -25,6 +25,10 @@ def test_sweep_stages_write_r4_tables_and_the_comparison(built_project):
         assert set(m["variants"]) == set(PROFILE_VARIANTS) and m["seeds"] == PROFILE_SWEEP["seeds"]
         html = (root / f"reports/html/04_loss_sweep_{loss}.html").read_text()
         assert "R4 accuracy" in html and "Increase dropout to 50%" in html
+        # R4's printed pairs judged: the counts in the metrics file, the table in the report
+        judged = m["r4_claims"]
+        assert judged["pairs"] == len(PROFILE_VARIANTS) and sum(judged["counts"].values()) == judged["pairs"]
+        assert "our accuracy interval" in html and f"{judged['pairs']} printed pairs of R4" in html
         assert len(list((root / "data/sweep-cache" / loss).glob("*.json"))) == 4
     html = (root / "reports/html/05_loss_comparison.html").read_text()
     assert "McNemar" in html and "Categorical and sparse categorical cross-entropy, trained from the same 2 seeds" in html
@@ -73,8 +77,8 @@ def test_index_shows_the_sweep_table_from_the_metrics(built_project):
     acc = m["variants"]["dropout_50"]["test_accuracy"]
     table = index[index.index('id="sweep-table"'):]
     table = table[:table.index("</table>")]
-    # ours as fractions, R4's single run as R4 printed it (0.98, not "98.0 %")
-    assert f"{acc['mean']:.4f} ± {acc['std']:.4f}" in table and "(0.98)" in table
+    # ours as fractions, R4's single run as R4 printed it (0.980, its last zero kept; not "98.0 %")
+    assert f"{acc['mean']:.4f} ± {acc['std']:.4f}" in table and "(0.980)" in table
     assert 'href="html/05_loss_comparison.html"' in index
 
 

@@ -92,16 +92,29 @@ class PairedT:
 
     @property
     def excludes_zero(self) -> bool:
-        """The interval lies on one side of 0 (significant at ``level``)."""
-        return self.n > 1 and (self.low > 0 or self.high < 0)
+        """Significant at ``level``: the interval lies on one side of 0 and, where every
+        difference is the same (std 0, an interval of width 0), the exact sign-flip p-value is
+        below ``level`` too."""
+        if self.n < 2 or not (self.low > 0 or self.high < 0):
+            return False
+        return self.std > 0 or self.p_value < self.level
+
+
+def sign_flip_p(n: int) -> float:
+    """The exact two-sided sign-flip (permutation) p-value of n differences that all have the
+    same sign and size: of the 2**n sign patterns, 2 are as extreme, so 2 / 2**n (0.25 at
+    n = 3), capped at 1. It is also the smallest p that test can give over n pairs."""
+    if n < 1:
+        raise ValueError("a sign-flip test needs at least one difference")
+    return min(1.0, 2.0 / 2.0 ** n)
 
 
 def paired_t(differences, level: float = ALPHA) -> PairedT:
     """Paired t-test on per-seed differences (a − b of the same seed), df = n − 1.
 
     With a single difference no test is possible (p NaN, infinite interval). When every
-    difference is the same (std 0) the interval has width 0, and p is 1 if they are all 0,
-    else 0.
+    difference is the same (std 0) the interval has width 0 and the t statistic is undefined:
+    p is 1 if they are all 0, else the exact sign-flip p-value ``sign_flip_p(n)``.
     """
     d = np.asarray(differences, dtype=np.float64).ravel()
     n = len(d)
@@ -114,7 +127,7 @@ def paired_t(differences, level: float = ALPHA) -> PairedT:
     half = t_quantile(1 - level / 2, n - 1) * std / math.sqrt(n)
     if std == 0.0:
         return PairedT(n, mean, 0.0, math.nan if mean == 0 else math.copysign(math.inf, mean),
-                       1.0 if mean == 0 else 0.0, level, 0.0)
+                       1.0 if mean == 0 else sign_flip_p(n), level, 0.0)
     t = mean / (std / math.sqrt(n))
     p = float(2 * stats.t.sf(abs(t), n - 1))
     return PairedT(n, mean, std, float(t), p, level, half)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 DIGITS = 4  # decimals of a fraction
 PERCENT_DIGITS = 2  # decimals of a percentage
@@ -59,9 +60,51 @@ def mean_std(mean, std, percent: bool = False, digits: int = DIGITS) -> str:
     return f"{num(mean, digits)} ± {num(std, digits)}"
 
 
+class Printed(float):
+    """A number as a source printed it: the float, and ``text``, the digits it was printed with
+    (``Printed("0.980")`` is 0.98 and keeps its last zero; from a float, the shortest text that
+    reads back as it). params.yaml's claims are read as these (``core/params/schema.py``)."""
+
+    text: str
+
+    def __new__(cls, value) -> Printed:
+        if isinstance(value, Printed):
+            return value
+        if isinstance(value, str):
+            text = value.strip()
+            if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+                raise ValueError(f"a printed number is digits with an optional decimal point, such as "
+                                 f"\"0.980\", got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"a number or its printed text (such as \"0.980\") was expected, got {value!r}")
+        elif not math.isfinite(value):
+            raise ValueError(f"a printed number must be finite, got {value!r}")
+        else:
+            text = repr(float(value))
+            text = text[:-2] if text.endswith(".0") else text
+        number = super().__new__(cls, float(text))
+        number.text = text
+        return number
+
+    def __reduce__(self):
+        return (Printed, (self.text,))
+
+    @property
+    def resolution(self) -> float:
+        """Half a unit of the last printed digit: ``0.980`` → 0.0005, ``0.98`` → 0.005; 0 for a
+        text in exponent form (no printed digit to speak of)."""
+        if "e" in self.text.lower():
+            return 0.0
+        decimals = len(self.text.split(".")[1]) if "." in self.text else 0
+        return 0.5 * 10.0 ** (-decimals)
+
+
 def claimed(value) -> str:
-    """A number as the source printed it: the shortest text that reads back as the same float
-    (``0.91``, ``0.9996``, ``0.0713``), never rescaled to a percentage."""
+    """A number as the source printed it: its printed text where it carries one (``Printed``:
+    ``0.980``), else the shortest text that reads back as the same float (``0.91``, ``0.9996``,
+    ``0.0713``), never rescaled to a percentage."""
+    if isinstance(value, Printed):
+        return value.text
     x = _check(value)
     text = repr(x)
     return text[:-2] if text.endswith(".0") else text

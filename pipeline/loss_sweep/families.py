@@ -331,12 +331,16 @@ def no_difference(table: pd.DataFrame) -> dict:
     many differ by exactly 0 in every seed: never a 'no difference' without what could be seen."""
     quiet = table[~table["significant"]]
     exact = (quiet["std"] == 0) & (quiet["difference"] == 0)
-    q = quiet[~exact]
+    # the same non-zero difference in every seed: a t-test has no spread, the sign-flip test too few seeds
+    constant = (quiet["std"] == 0) & (quiet["difference"] != 0)
+    q = quiet[~exact & ~constant]
     spread = q[q["std"] > 0] if "detectable_power" in q else q.iloc[:0]
     seeds = int(q["seeds"].min()) if len(q) and "seeds" in q else 0
+    flips = [ht.sign_flip_p(int(n)) for n in quiet.loc[constant, "seeds"]] if constant.any() else []
     return {"tested": len(q), "detectable": span(q["detectable"]), "detectable_80": span(q["detectable_80"]),
             "exact": int(exact.sum()), "power": span(spread["detectable_power"]) if len(spread) else None,
-            "seeds": seeds, "sigma_range": ht.sigma_ratio_range(seeds - 1) if len(spread) and seeds > 1 else None}
+            "seeds": seeds, "sigma_range": ht.sigma_ratio_range(seeds - 1) if len(spread) and seeds > 1 else None,
+            "constant": int(constant.sum()), "sign_flip_p": span(flips)}
 
 
 def baseline_findings(family: Family, loss: str) -> dict:
@@ -348,17 +352,18 @@ def baseline_findings(family: Family, loss: str) -> dict:
         return {**found, "empty": True}
     sig = t[t["significant"]]
     rows = lambda r: [{"description": d, "metric": METRIC_LABEL[m], "difference": x, "p_holm": p,  # noqa: E731
-                       "no_spread": sd == 0, "sign_flip_p": 2.0 ** (1 - n)}  # an exact sign-flip test's smallest p
+                       "no_spread": sd == 0, "sign_flip_p": ht.sign_flip_p(n)}  # its exact p
                       for d, m, x, p, sd, n in zip(r["description"], r["metric"], r["difference"], r["p_holm"],
                                                    r["std"], r["seeds"])]
     quiet = [(METRIC_LABEL[m], no_difference(t[t["metric"] == m])) for m in METRICS]
     acc = t[t["metric"] == "test_accuracy"]
     accuracy = None
     if len(acc):
-        accuracy = {"tests": len(acc), "below": int((acc["detectable"] <= R4_STEP).sum()),
-                    "smallest": acc["detectable"].min()}
+        # the same non-zero difference in every seed: the sign-flip test detects nothing at so few seeds
+        seen = acc["detectable"].where(~((acc["std"] == 0) & (acc["difference"] != 0)), np.inf)
+        accuracy = {"tests": len(acc), "below": int((seen <= R4_STEP).sum()), "smallest": seen.min()}
     return {**found, "empty": False, "significant": len(sig), "better": rows(sig[sig["better"]]),
-            "worse": rows(sig[~sig["better"]]), "quiet": [(m, q) for m, q in quiet if q["tested"] or q["exact"]],
+            "worse": rows(sig[~sig["better"]]), "quiet": [(m, q) for m, q in quiet if q["tested"] or q["exact"] or q["constant"]],
             "accuracy": accuracy}
 
 

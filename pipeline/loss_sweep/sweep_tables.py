@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core import fileio, numbers, paths, provenance
-from pipeline.core.params.schema import SweepParams
+from pipeline.core.params.schema import SweepParams, VerdictParams
 from pipeline.core.seed_stats import rounded_stat, sample_std
 from pipeline.core.reader_tables import cell, readable
-from pipeline.loss_sweep import families
+from pipeline.loss_sweep import claims, families
+from pipeline.loss_sweep.claims import claims_apply  # noqa: F401 (the notebooks' name for it)
 from pipeline.loss_sweep.runs import HISTORY_KEYS, RunResult
 
 SCORE_KEYS = ("test_loss", "test_accuracy")  # kept unrounded in the predictions file
@@ -40,12 +41,6 @@ def curves_frame(results: list[RunResult]) -> pd.DataFrame:
 
 def _pct(diff: float, base: float) -> str:
     return numbers.signed(100 * diff / base, 1) + " %" if base else ""
-
-
-def claims_apply(sweep: SweepParams, dataset: str | None) -> bool:
-    """R4's printed numbers stand beside ours only on the dataset R4 measured them on
-    (``sweep.claimed_dataset``); None: the claims' own."""
-    return dataset is None or dataset == sweep.claimed_dataset
 
 
 def r4_table(runs: pd.DataFrame, sweep: SweepParams, loss: str, dataset: str | None = None) -> pd.DataFrame:
@@ -161,9 +156,11 @@ def _sig(x: float, digits: int = 4) -> float | None:
     return float(f"{x:.{digits}g}") if math.isfinite(x) else None
 
 
-def metrics(results: list[RunResult], sweep: SweepParams) -> dict:
+def metrics(results: list[RunResult], sweep: SweepParams, rule: VerdictParams | None = None,
+            dataset: str | None = None) -> dict:
     """Per variant: test accuracy and loss, mean and std over seeds, and (not for the
-    baseline) family A's test against the baseline per metric; the family's size and level.
+    baseline) family A's test against the baseline per metric; the family's size and level;
+    with the verdict ``rule``, R4's printed pairs judged (``claims.record``: counts and checks).
     Rounded: the same runs give the same text."""
     out = {}
     for name in sweep.variants:
@@ -179,6 +176,8 @@ def metrics(results: list[RunResult], sweep: SweepParams) -> dict:
             "difference": round(row["difference"], 6), "p_holm": _sig(row["p_holm"]),
             "significant": bool(row["significant"]), "detectable": _sig(row["detectable"])}
     doc["family_a"] = {"tests": family.m, "alpha": family.alpha, "level": _sig(family.level)}
+    if rule is not None:
+        doc["r4_claims"] = claims.record(claims.judge(runs_frame(results), sweep, results[0].loss, rule, dataset))
     return doc
 
 
@@ -188,13 +187,13 @@ def timings(results: list[RunResult]) -> dict:
                       "from_cache": r.from_cache, "where": r.where or "cache"} for r in results]}
 
 
-def write_outputs(loss: str, results: list[RunResult], sweep: SweepParams,
-                  root: Path | None = None) -> list[Path]:
+def write_outputs(loss: str, results: list[RunResult], sweep: SweepParams, root: Path | None = None,
+                  rule: VerdictParams | None = None, dataset: str | None = None) -> list[Path]:
     """Metrics JSON, the runs and curves as CSV, the full-precision test probabilities and
     histories (npz) and the timings, each atomically. The git-tracked files (metrics, runs)
     hold no timings."""
     files = paths.sweep_files(loss, root)
-    fileio.write_json(files.metrics, metrics(results, sweep))
+    fileio.write_json(files.metrics, metrics(results, sweep, rule, dataset))
     runs = runs_frame(results).drop(columns=["fit_seconds", "from_cache"])
     fileio.write_text(files.runs, runs.to_csv(index=False, float_format="%.6f"))
     fileio.write_text(files.curves, curves_frame(results).to_csv(index=False, float_format="%.6f"))

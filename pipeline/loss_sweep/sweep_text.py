@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipeline.core import dataset_words, prose
 from pipeline.core.params.schema import LOSS_LABEL, SweepParams
-from pipeline.loss_sweep import families, sweep_tables
+from pipeline.loss_sweep import claims, families, sweep_tables
 from pipeline.loss_sweep.families import Family, LossComparison
 from pipeline.loss_sweep.runs import SeedSplit
 
@@ -29,10 +29,13 @@ def baseline(family: Family, loss: str) -> str:
     return prose.render(TEMPLATES, "baseline.md.j2", findings=families.baseline_findings(family, loss))
 
 
-def conclusion(comparison: LossComparison | None, baseline_families: dict[str, Family]) -> str:
-    """Notebook 05's conclusion as a list: identity, families B and C, then family A per loss."""
+def conclusion(comparison: LossComparison | None, baseline_families: dict[str, Family],
+               r4_verdicts: dict[str, list] | None = None) -> str:
+    """Notebook 05's conclusion as a list: identity, families B and C, family A per loss, then
+    R4's printed pairs judged per loss (``claims.judge``), counted."""
     return prose.render(
         TEMPLATES, "conclusion.md.j2",
+        r4=[(LOSS_LABEL[loss], len(v), claims.counts(v)) for loss, v in (r4_verdicts or {}).items() if v],
         identity=families.identity_counts(comparison.identity) if comparison is not None else None,
         paired=families.paired_findings(comparison.paired) if comparison is not None else None,
         mcnemar=families.mcnemar_findings(comparison.mcnemar) if comparison is not None else None,

@@ -21,12 +21,10 @@ from pipeline.core.seed_stats import mean_std, prediction_half_width, rounded_st
 
 
 def printed_resolution(x: float) -> float:
-    """Half a unit of the last printed decimal of ``x``: 0.91 → 0.005, 0.9781 → 0.00005."""
-    text = repr(float(x))
-    if "e" in text or "E" in text:
-        return 0.0
-    decimals = len(text.split(".")[1].rstrip("0")) if "." in text else 0
-    return 0.5 * 10.0 ** (-decimals)
+    """Half a unit of the last printed decimal of ``x``, read from the digits the source printed
+    (``numbers.Printed``: ``"0.980"`` → 0.0005), else from the shortest text of the float:
+    0.91 → 0.005, 0.9781 → 0.00005."""
+    return numbers.Printed(x).resolution
 
 
 # --------------------------------------------------------------------------- tables
@@ -88,7 +86,7 @@ class ClaimCheck:
     """One printed number against our per-seed values of one quantity, by ``VerdictParams``'s rule."""
 
     quantity: str  # "test accuracy", "test loss", "training accuracy", "unscaled test accuracy", …
-    claimed: float
+    claimed: numbers.Printed  # as the source printed it (its ``text``)
     values: tuple[float, ...]  # one per seed
     confidence: float
     half_width: float  # of the prediction interval for one new run (inf for one seed)
@@ -133,6 +131,11 @@ class ClaimCheck:
         return f"{self.rounding:.12f}".rstrip("0").rstrip(".")
 
     @property
+    def by_rounding(self) -> bool:
+        """Consistent only thanks to the printed rounding: outside the interval, within rounding of it."""
+        return self.outcome == "consistent" and abs(self.claimed - self.mean) > self.half_width
+
+    @property
     def beyond(self) -> float:
         """How far the claim lies outside the interval widened by the rounding (≤ 0: inside);
         the claim box says why an outcome is what it is (``templates/claim_box.html.j2``)."""
@@ -144,28 +147,41 @@ def margin_for(quantity: str, claimed: float, rule: VerdictParams) -> float:
     return rule.accuracy_margin if "accuracy" in quantity else rule.loss_margin * claimed
 
 
-def check_quantity(quantity: str, claimed: float, values, rule: VerdictParams) -> ClaimCheck:
-    """One claimed number against our per-seed ``values``.
+def per_number_confidence(rule: VerdictParams, k: int = 1) -> float:
+    """The confidence of each printed number's interval when a verdict combines ``k`` of
+    them: 1 − (1 − c)/k (Bonferroni), so that a faithful reproduction is judged not consistent
+    at most 1 − c of the time whatever k is (0.975 each for accuracy and loss at c = 0.95)."""
+    if k < 1:
+        raise ValueError(f"a verdict combines at least one printed number, got {k}")
+    return 1 - (1 - rule.confidence) / k
+
+
+def check_quantity(quantity: str, claimed: float, values, rule: VerdictParams, k: int = 1) -> ClaimCheck:
+    """One claimed number against our per-seed ``values``, in a verdict that combines ``k``
+    printed numbers.
 
     Consistent: ``|claimed − mean| ≤ h + r``, with h = t_{(1+c)/2, n−1} · s · √(1 + 1/n) the
-    half-width of the prediction interval for one new run and r the claim's printed rounding;
-    not consistent: outside that; inconclusive: inside, but h is wider than the margin (or there
-    is a single seed).
+    half-width of the prediction interval for one new run at the per-number confidence c
+    (``per_number_confidence``) and r the claim's printed rounding; not consistent: outside
+    that; inconclusive: inside, but the interval widened by the rounding, h + r, is wider than
+    the margin (or there is a single seed).
     """
     values = tuple(float(v) for v in values)
+    confidence = per_number_confidence(rule, k)
     m, sd = mean_std(values)
-    half = prediction_half_width(sd, len(values), rule.confidence)
+    half = prediction_half_width(sd, len(values), confidence)
     rounding = printed_resolution(claimed)
     margin = margin_for(quantity, claimed, rule)
     needed = None
     if abs(claimed - m) > half + rounding:
         outcome = "not consistent"
-    elif half > margin:
+    elif half + rounding > margin:
         outcome = "inconclusive"
-        needed = seeds_to_reach(sd, margin, rule.confidence) if len(values) > 1 else None
+        reachable = len(values) > 1 and margin > rounding
+        needed = seeds_to_reach(sd, margin - rounding, confidence) if reachable else None
     else:
         outcome = "consistent"
-    return ClaimCheck(quantity, float(claimed), values, rule.confidence, half, rounding, margin, outcome, needed)
+    return ClaimCheck(quantity, numbers.Printed(claimed), values, confidence, half, rounding, margin, outcome, needed)
 
 
 def combined(checks: list[ClaimCheck]) -> str:
@@ -192,19 +208,21 @@ def source_protocol_text(protocol: str) -> str:
 # A reason is a record ``{"kind": …, facts}`` that ``templates/reasons.html.j2`` puts in words.
 
 
-def accuracy_explanations(claimed: float, fits, rule: VerdictParams) -> tuple[list[ClaimCheck], list[dict]]:
-    """A claimed accuracy above ours: is it our training accuracy (by the same rule)?"""
+def accuracy_explanations(claimed: float, fits, rule: VerdictParams, k: int = 1) -> tuple[list[ClaimCheck], list[dict]]:
+    """A claimed accuracy above ours: is it our training accuracy (by the same rule, at the
+    per-number level of a verdict of ``k`` printed numbers)?"""
     train_acc = [r.train_accuracy for r in fits.runs]
     if any(v is None for v in train_acc) or claimed <= mean_std(r.test_accuracy for r in fits.runs)[0]:
         return [], []
-    check = check_quantity("training accuracy", claimed, train_acc, rule)
+    check = check_quantity("training accuracy", claimed, train_acc, rule, k)
     reasons = []
     if check.outcome == "consistent":
-        reasons.append({"kind": "training accuracy", "claimed": claimed, "low": check.low, "high": check.high})
+        reasons.append({"kind": "training accuracy", "claimed": claimed, "low": check.low, "high": check.high,
+                        "by_rounding": check.by_rounding})
     return [check], reasons
 
 
-def unscaled_explanations(claim: Claim, fits, rule: VerdictParams) -> tuple[list[ClaimCheck], list[dict]]:
+def unscaled_explanations(claim: Claim, fits, rule: VerdictParams, k: int = 1) -> tuple[list[ClaimCheck], list[dict]]:
     """Both printed numbers against our models evaluated on test pixels left at 0..255."""
     runs = fits.runs
     if any(r.unscaled_test_loss is None or r.unscaled_test_accuracy is None for r in runs):
@@ -212,9 +230,9 @@ def unscaled_explanations(claim: Claim, fits, rule: VerdictParams) -> tuple[list
     checks = []
     if claim.accuracy is not None:
         checks.append(check_quantity("unscaled test accuracy", claim.accuracy,
-                                     [r.unscaled_test_accuracy for r in runs], rule))
+                                     [r.unscaled_test_accuracy for r in runs], rule, k))
     if claim.loss is not None:
-        checks.append(check_quantity("unscaled test loss", claim.loss, [r.unscaled_test_loss for r in runs], rule))
+        checks.append(check_quantity("unscaled test loss", claim.loss, [r.unscaled_test_loss for r in runs], rule, k))
     fitting = [c for c in checks if c.outcome == "consistent"]
     if not fitting:
         return checks, []
@@ -317,18 +335,19 @@ def judge_claim(claim: Claim, fits, rule: VerdictParams, dataset: str | None = N
                        source_note=claim.note, protocol=claim.protocol, run_protocol=fits.validation_on,
                        run_protocol_text=protocol_text(fits.validation_on, fits.n_fit, fits.n_val), rule=rule,
                        claimed=printed, claim_dataset=claim.dataset, run_dataset=run_dataset)
+    k = len(printed)  # the numbers this verdict combines: each is judged at level 1 − (1 − c)/k
     if claim.accuracy is not None:
-        checks.append(check_quantity("test accuracy", claim.accuracy, [r.test_accuracy for r in fits.runs], rule))
+        checks.append(check_quantity("test accuracy", claim.accuracy, [r.test_accuracy for r in fits.runs], rule, k))
     if claim.loss is not None:
-        checks.append(check_quantity("test loss", claim.loss, [r.test_loss for r in fits.runs], rule))
+        checks.append(check_quantity("test loss", claim.loss, [r.test_loss for r in fits.runs], rule, k))
     if any(c.outcome == "not consistent" for c in checks):
         acc = next((c for c in checks if c.quantity == "test accuracy" and c.outcome == "not consistent"), None)
         if acc is not None:
-            extra, why = accuracy_explanations(acc.claimed, fits, rule)
+            extra, why = accuracy_explanations(acc.claimed, fits, rule, k)
             explanations += extra
             reasons += why
         if any(c.quantity == "test loss" and c.outcome == "not consistent" for c in checks):
-            extra, why = unscaled_explanations(claim, fits, rule)  # a loss far off: were pixels left unscaled?
+            extra, why = unscaled_explanations(claim, fits, rule, k)  # a loss far off: were pixels left unscaled?
             explanations += extra
             reasons += why
     reasons += dead_unit_reasons(fits) + output_sum_reasons(fits)
@@ -344,7 +363,7 @@ def judge_claim(claim: Claim, fits, rule: VerdictParams, dataset: str | None = N
 
 def check_record(c: ClaimCheck) -> dict:
     """A check for the metrics file (rounded: deterministic text)."""
-    return {"claimed": c.claimed, "mean": round(c.mean, 6), "std": round(c.std, 6), "n": c.n,
+    return {"claimed": c.claimed, "confidence": round(c.confidence, 6), "mean": round(c.mean, 6), "std": round(c.std, 6), "n": c.n,
             "half_width": round(c.half_width, 6) if c.n > 1 else None, "rounding": c.rounding,
             "margin": round(c.margin, 6), "outcome": c.outcome, "seeds_needed": c.seeds_needed}
 

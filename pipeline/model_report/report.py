@@ -11,7 +11,7 @@ from pipeline.core import dataset_words, numbers, prose
 from pipeline.core.dataset_words import VERDICT_LABEL, DatasetWords
 from pipeline.core.params.schema import ModelConfig, VerdictParams
 from pipeline.core.seed_stats import t_quantile
-from pipeline.model_report.evaluation import Verdict, source_protocol_text
+from pipeline.model_report.evaluation import Verdict, per_number_confidence, source_protocol_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -20,9 +20,10 @@ _COLOURS = {"consistent": ("#15803d", "#f0fdf4", "holds"), "not consistent": ("#
             "no claim": ("#475569", "#f8fafc", "none"), "other dataset": ("#475569", "#f8fafc", "other-dataset")}
 
 
-def rule_quantile(rule: VerdictParams, n: int) -> float | None:
-    """The t quantile of the verdict rule for ``n`` seeds (None for one seed: no spread)."""
-    return t_quantile(0.5 + rule.confidence / 2, n - 1) if n > 1 else None
+def rule_quantile(rule: VerdictParams, n: int, k: int = 1) -> float | None:
+    """The t quantile of the verdict rule for ``n`` seeds and a verdict of ``k`` printed numbers
+    (None for one seed: no spread)."""
+    return t_quantile(0.5 + per_number_confidence(rule, k) / 2, n - 1) if n > 1 else None
 
 
 def claim_box(verdict: Verdict, source: str, repeats: int) -> str:
@@ -33,7 +34,7 @@ def claim_box(verdict: Verdict, source: str, repeats: int) -> str:
     return prose.render(TEMPLATES, "claim_box.html.j2",
                         v=verdict, source=source, repeats=repeats, colour=colour, background=background, css=css,
                         label=VERDICT_LABEL.get(verdict.verdict, verdict.verdict), other_dataset=other_dataset,
-                        source_protocol=source_protocol_text(verdict.protocol), t=rule_quantile(verdict.rule, repeats))
+                        source_protocol=source_protocol_text(verdict.protocol), t=rule_quantile(verdict.rule, repeats, max(len(verdict.checks), 1)))
 
 
 def reason_text(reason: dict) -> str:

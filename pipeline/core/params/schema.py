@@ -11,10 +11,11 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, StringConstraints,
+                      ValidationInfo, field_validator, model_validator)
 
 from pipeline.core.dataset import DATASETS
+from pipeline.core.numbers import Printed
 
 # --------------------------------------------------------------------------- shared types
 
@@ -49,7 +50,22 @@ assert tuple(LOSS_LABEL) == typing.get_args(Loss)
 ConfigName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
 
-def _loss_accuracy(pair: list[float]) -> list[float]:
+def _between(low: float, high: float | None = None):
+    def check(x: Printed) -> Printed:
+        if x < low:
+            raise ValueError(f"should be greater than or equal to {low}, got {x.text}")
+        if high is not None and x > high:
+            raise ValueError(f"should be less than or equal to {high}, got {x.text}")
+        return x
+    return AfterValidator(check)
+
+
+# A number a source printed: a YAML number, or a quoted string where its last zeros matter
+# ("0.980": its rounding is half a unit of the 3rd decimal). The float keeps the printed text.
+PrintedNumber = Annotated[Printed, PlainValidator(Printed), PlainSerializer(lambda x: x.text, when_used="json")]
+
+
+def _loss_accuracy(pair: list[Printed]) -> list[Printed]:
     """A sweep claim is ``[test loss, test accuracy]``: loss >= 0, accuracy a fraction in [0, 1]."""
     loss, accuracy = pair
     if loss < 0 or not 0 <= accuracy <= 1:
@@ -57,7 +73,7 @@ def _loss_accuracy(pair: list[float]) -> list[float]:
     return pair
 
 
-LossAccuracy = Annotated[list[float], Field(min_length=2, max_length=2), AfterValidator(_loss_accuracy)]
+LossAccuracy = Annotated[list[PrintedNumber], Field(min_length=2, max_length=2), AfterValidator(_loss_accuracy)]
 
 
 # --------------------------------------------------------------------------- sections
@@ -94,8 +110,8 @@ class ExploreParams(_Section):
 class Claim(_Section):
     """What a source report printed for its test result (``None`` where it printed nothing)."""
 
-    accuracy: float | None = Field(None, ge=0, le=1)
-    loss: float | None = Field(None, ge=0)
+    accuracy: Annotated[PrintedNumber, _between(0, 1)] | None = None
+    loss: Annotated[PrintedNumber, _between(0)] | None = None
     note: str = ""
     protocol: Literal["split", "test"] = Field("split", description=(
         "how the source validated: split = on held-out training images, test = fitted on every "
