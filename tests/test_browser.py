@@ -102,10 +102,10 @@ def test_summary_table_in_the_browser_equals_the_metrics_files(browser, built_pr
         assert shown == f"{acc['mean']:.4f} ± {acc['std']:.4f}", name  # fractions, like the claims beside them
     classical = json.loads((root / "reports/metrics/classical.json").read_text())
     cells = page.eval_on_selector_all("#classical-table tbody tr td:nth-child(2)", "tds => tds.map(t => t.innerText)")
-    assert cells == [f"{100 * v['val_accuracy']:.2f} %" for v in classical["models"].values()]
+    assert cells == [f"{v['val_accuracy']:.4f}" for v in classical["models"].values()]
     cells = page.eval_on_selector_all("#classical-table tbody tr td:nth-child(3)", "tds => tds.map(t => t.innerText)")
     chosen = classical["chosen"]
-    assert cells == [f"{100 * chosen['test_accuracy']:.2f} %" if key == chosen["model"] else "–"
+    assert cells == [f"{chosen['test_accuracy']:.4f}" if key == chosen["model"] else "–"
                      for key in classical["models"]]
     page.close()
 

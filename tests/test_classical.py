@@ -158,8 +158,12 @@ def test_notebook_states_the_rule_and_the_one_test_accuracy(mnist_file, tmp_path
     markdown = " ".join(o.get("data", {}).get("text/markdown", "") for o in shown)
     chosen = m["chosen"]
     assert f"**{chosen['name']}** has the highest validation accuracy" in markdown
-    assert f"**{numbers.pct(chosen['test_accuracy'])}**" in markdown and m["rule"] in markdown
+    assert f"**{numbers.num(chosen['test_accuracy'])}**" in markdown and m["rule"] in markdown
+    assert f"validation accuracy, {numbers.num(chosen['val_accuracy'])} of the" in markdown
+    assert " %" not in markdown  # fractions, as the model pages and the front page print them
     table = next(o["data"]["text/html"] for o in shown if "validation accuracy" in o.get("data", {}).get("text/html", ""))
     assert "test accuracy" not in table  # the other models have none
+    for v in m["models"].values():  # the digits the front page prints (index.html.j2: |num)
+        assert f">{numbers.num(v['val_accuracy'])}<" in table, v
     assert sum("image/png" in o.get("data", {}) for o in shown) == 2
     assert files.html.is_file()
