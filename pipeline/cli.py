@@ -257,6 +257,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     new_env = reproduce.merged_environment(provenance.stage_environments(root)) or provenance.run_environment()
     result = reproduce.compare(reproduce.committed_files(root, args.rev), reproduce.current_files(root))
     page = reproduce.write_page(root, result, args.rev, old_env, new_env)
+    if paths.site_files(root).index.is_file():  # the front page links the new page
+        from pipeline.site import index
+
+        index.build(root, environment_file=False)
     print(f"{result.summary()} (details: {page.relative_to(root)})")
     return 0 if result.agrees else 1
 

@@ -45,3 +45,31 @@ def test_a_claim_line_is_rounded_as_the_report_rounds_it_and_a_loss_interval_sto
     one = {"claimed": 0.9781, "mean": 0.97, "half_width": None, "outcome": "inconclusive"}
     assert index._check_line("test_accuracy", one) == "accuracy 0.9781: inconclusive (one seed)"
     assert json.dumps(acc)  # the record is the metrics file's, unchanged
+
+
+def test_the_front_page_links_the_reproduction_page_once_make_reproduce_wrote_it(tmp_path):
+    from bs4 import BeautifulSoup
+
+    from conftest import copy_project
+    from pipeline.core import paths
+    from pipeline.sharing import reproduce
+    from pipeline.site import publish
+
+    root = copy_project(tmp_path / "p")
+    site = paths.site_files(root)
+    site.reproduction.unlink(missing_ok=True)
+    row = BeautifulSoup(index.build(root).read_text(), "html.parser").find(id="reproduction")
+    assert row.find("a") is None and "make reproduce" in row.get_text()
+    assert Path("reproduction.html") not in publish.reachable(paths.reports_dir(root))[0]
+    site.environment.write_text("{}")  # the site stage's file: `make reproduce` re-renders the page only
+
+    comparison = reproduce.compare({}, {})
+    page = reproduce.write_page(root, comparison, "HEAD", {}, {"cpu": "Test CPU 9000"})
+    assert page == site.reproduction
+    index.build(root, environment_file=False)
+    assert site.environment.read_text() == "{}"
+    link = BeautifulSoup(site.index.read_text(), "html.parser").find(id="reproduction").find("a")
+    assert link["href"] == "reproduction.html" and link.get_text() == "Reproduced on Test CPU 9000"
+    files, problems = publish.reachable(paths.reports_dir(root))
+    assert Path("reproduction.html") in files  # `make publish` copies it with the site
+    assert not [p for p in problems if "reproduction" in p]

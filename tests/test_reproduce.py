@@ -67,8 +67,12 @@ def test_sweep_runs_are_compared_per_variant(committed):
 
 def test_compare_only_writes_the_page_and_exits_by_agreement(tmp_path):
     root = copy_project(tmp_path / "p")
+    (root / reproduce.PAGE).unlink(missing_ok=True)
+    subprocess.run([sys.executable, "-m", "pipeline", "site"], cwd=root, check=True, capture_output=True)
+    assert 'href="reproduction.html"' not in (root / "reports/index.html").read_text()
     proc = run([sys.executable, "-m", "pipeline", "reproduce", "--compare-only"], cwd=root)
     assert proc.returncode == 0, proc.stderr
+    assert 'href="reproduction.html"' in (root / "reports/index.html").read_text()  # the front page links it
     assert proc.stdout.startswith("reproduced:") and len(proc.stdout.strip().splitlines()) == 1
     page = (root / reproduce.PAGE).read_text()
     assert "Reproduced on" in page and "Every verdict and outcome is the same" in page

@@ -222,6 +222,14 @@ class SiteFiles:
     def dvc_plots_page(self) -> Path:
         return self.dvc_plots / "index.html"
 
+    @property
+    def reproduction(self) -> Path:
+        """The page ``make reproduce`` writes (no DVC output: the front page links it when present)."""
+        return self.index.parent / REPRODUCTION_PAGE
+
+
+REPRODUCTION_PAGE = "reproduction.html"
+
 
 def site_files(root: Path | None = None) -> SiteFiles:
     reports = reports_dir(root)

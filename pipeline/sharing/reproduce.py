@@ -32,7 +32,7 @@ from pipeline.core import hypothesis_tests, paths
 ALPHA = 0.05
 TRACKED = ("reports/metrics/*.json", "reports/plots/*.csv", "reports/sweep/*_runs.csv")
 ENVIRONMENT = "reports/reproduction/environment.json"
-PAGE = "reports/reproduction.html"
+PAGE = f"reports/{paths.REPRODUCTION_PAGE}"  # paths.site_files().reproduction
 
 
 def committed_files(root: Path, rev: str = "HEAD") -> dict[str, bytes]:

@@ -12,6 +12,7 @@ import jinja2
 import markupsafe
 import mistune
 import nbformat
+from bs4 import BeautifulSoup
 
 from pipeline.core import dataset_words, fileio, numbers, paths, prose, provenance, runner, story
 from pipeline.core.dataset_words import VERDICT_LABEL
@@ -263,8 +264,18 @@ def environment() -> jinja2.Environment:
     return prose.environment(TEMPLATES)
 
 
-def build(root: Path | None = None) -> Path:
-    """Render ``reports/index.html`` from the reports present; return its path."""
+def reproduction_link(site: paths.SiteFiles) -> tuple[str, str] | None:
+    """``(href, title)`` of the page ``make reproduce`` wrote ("Reproduced on …"), None if absent."""
+    page = site.reproduction
+    if not page.is_file():
+        return None
+    title = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").title
+    return _link(page, site.index.parent), " ".join(title.get_text().split()) if title else "Reproduction check"
+
+
+def build(root: Path | None = None, environment_file: bool = True) -> Path:
+    """Render ``reports/index.html`` from the reports present (and, with ``environment_file``,
+    ``reports/environment.json``); return the page's path."""
     root = root or paths.project_root()
     params = load_params(root / paths.PARAMS_FILE)
     site = paths.site_files(root)
@@ -278,6 +289,7 @@ def build(root: Path | None = None) -> Path:
         sweep_summary=sweep_summary(root, params),
         rule=params.verdicts,
         dvc_plots=_link(site.dvc_plots_page, site.index.parent) if site.dvc_plots_page.is_file() else "",
+        reproduction=reproduction_link(site),
         test_images=test_images(root, params),
         params_sha256=fileio.sha256_file(root / paths.PARAMS_FILE)[:12],
         dataset=dataset_words.words(params.data.dataset),
@@ -294,5 +306,6 @@ def build(root: Path | None = None) -> Path:
                 f"Python {platform.python_version()}",
     )
     fileio.write_text(site.index, page)
-    fileio.write_json(site.environment, {"stages": provenance.stage_environments(root)})
+    if environment_file:
+        fileio.write_json(site.environment, {"stages": provenance.stage_environments(root)})
     return site.index
