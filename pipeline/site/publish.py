@@ -11,8 +11,9 @@ its links, copied with their relative paths. Publishing refuses (and writes noth
 Links to other web sites (``<a href="https://…">``) are allowed: a reader clicks them, the
 page never fetches them. ``make publish`` also writes the DVC cache objects of every output
 of dvc.lock (and the run-cache entries) into ``dvc/``, so the uploaded site is a read-only
-DVC remote (``pipeline.sharing.remotes``). The new folder replaces the old one only once it
-is complete.
+DVC remote (``pipeline.sharing.remotes``). Every report's previous/next and twin links are
+written again from the current params.yaml (``navigation``). The new folder replaces the old
+one only once it is complete.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from pathlib import Path
 
 from pipeline.core import paths
 from pipeline.core.errors import PipelineError
+from pipeline.core.params.loading import load_params
+from pipeline.site import navigation
 
 TEXT_SUFFIXES = {".html", ".ipynb", ".json", ".csv", ".txt", ".svg", ".js", ".css"}
 FETCHING_ATTRIBUTES = {"src", "data", "poster", "srcset"}  # loaded by the browser itself
@@ -48,18 +51,20 @@ class Link:
 class _LinkParser(html.parser.HTMLParser):
     """Every href/src-like attribute of a page (links, images, scripts, frames...)."""
 
-    def __init__(self, page: Path):
+    def __init__(self, page: Path, story_links: bool = True):
         super().__init__(convert_charrefs=True)
-        self.page, self.links = page, []
+        self.page, self.links, self.story_links = page, [], story_links
 
     def handle_starttag(self, tag, attrs):
+        if not self.story_links and any(name == "data-story" for name, _ in attrs):
+            return  # written again from params.yaml when the site is assembled (``navigation``)
         for name, value in attrs:
             if value and name in {"href", *FETCHING_ATTRIBUTES}:
                 self.links.append(Link(self.page, tag, name, value.strip()))
 
 
-def page_links(site: Path, page: Path) -> list[Link]:
-    parser = _LinkParser(page)
+def page_links(site: Path, page: Path, story_links: bool = True) -> list[Link]:
+    parser = _LinkParser(page, story_links)
     parser.feed((site / page).read_text(encoding="utf-8"))
     return parser.links
 
@@ -85,14 +90,15 @@ def _target(site: Path, link: Link) -> Path | None | str:
     return target.relative_to(site.resolve())
 
 
-def reachable(site: Path, start: str = "index.html") -> tuple[list[Path], list[str]]:
-    """Files reached from ``start`` by following local links; and the problems found."""
+def reachable(site: Path, start: str = "index.html", story_links: bool = True) -> tuple[list[Path], list[str]]:
+    """Files reached from ``start`` by following local links (without ``story_links``, not the
+    previous/next/twin links that ``navigation`` writes again); and the problems found."""
     seen, todo, problems = {Path(start)}, [Path(start)], []
     while todo:
         page = todo.pop()
         if page.suffix != ".html":
             continue
-        for link in page_links(site, page):
+        for link in page_links(site, page, story_links):
             target = _target(site, link)
             if isinstance(target, str):
                 problems.append(f"{page}: <{link.tag} {link.attribute}>: {target}")
@@ -132,7 +138,7 @@ def publish(out: Path | None = None, root: Path | None = None, dvc_remote: bool 
         raise PublishError(f"{site / 'index.html'} does not exist: build the reports first (`make report`)")
     if out == site.resolve() or site.resolve().is_relative_to(out):
         raise PublishError(f"{out}: the published folder must not contain the reports folder")
-    files, problems = reachable(site)
+    files, problems = reachable(site, story_links=False)  # a page's neighbours may have changed since
     problems += leaks(site, files, local_markers(root))
     if problems:
         raise PublishError("the site cannot be published:\n  - " + "\n  - ".join(problems))
@@ -143,6 +149,11 @@ def publish(out: Path | None = None, root: Path | None = None, dvc_remote: bool 
         for rel in files:
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(site / rel, staging / rel)
+        if (root / paths.PARAMS_FILE).is_file():  # the links as params.yaml orders the reports now
+            navigation.fill_site(staging, load_params(root / paths.PARAMS_FILE), root)
+        problems = reachable(staging)[1]
+        if problems:
+            raise PublishError("the assembled site has broken links:\n  - " + "\n  - ".join(problems))
         if dvc_remote:
             from pipeline.sharing import remotes
 
