@@ -69,3 +69,37 @@ def test_confusion_alt_names_the_most_frequent_error():
     alt = getattr(fig, shared_figures.ALT)
     assert "most frequent error is true c predicted as a (7 times)" in alt
     plt.close(fig)
+
+
+def _full_colour(fig) -> np.ndarray:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    return np.asarray(Image.open(buffer).convert("RGB"), dtype=int), len(buffer.getvalue())
+
+
+def test_an_opaque_figure_is_stored_with_a_palette_that_looks_the_same():
+    shared_figures.setup()
+    fig, ax = plt.subplots()
+    values = np.linspace(-0.3, 0.3, 40).reshape(8, 5)
+    import seaborn as sns
+
+    sns.heatmap(values, cmap="RdBu", center=0, annot=True, ax=ax)
+    ax.set_title("a diverging scale with annotated cells")
+    full, full_bytes = _full_colour(fig)
+    data = shared_figures.png(fig)
+    plt.close(fig)
+    small = Image.open(io.BytesIO(data))
+    assert small.mode == "P" and len(data) < full_bytes / 1.5
+    diff = np.abs(np.asarray(small.convert("RGB"), dtype=int) - full)
+    assert diff.mean() < 1.0, diff.mean()  # less than one grey level on average
+    near_white = (full.min(axis=2) > 240).mean()  # the pale cells near 0 are not flattened into the page
+    assert abs((np.asarray(small.convert("RGB")).min(axis=2) > 240).mean() - near_white) < 0.01
+
+
+def test_a_figure_with_transparent_pixels_keeps_its_colours():
+    fig, ax = plt.subplots()
+    fig.patch.set_alpha(0.0)
+    ax.plot([0, 1], [0, 1])
+    image = Image.open(io.BytesIO(shared_figures.png(fig)))
+    plt.close(fig)
+    assert image.mode == "RGBA" and image.getchannel("A").getextrema()[0] < 255

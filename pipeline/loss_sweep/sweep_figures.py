@@ -60,9 +60,8 @@ def accuracy_heatmap(comparison: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure
     table, with columns description, categorical, sparse). The colour is the difference from
     the baseline (first row) of the same loss on a diverging scale whose ends are ± 3 pooled
     seed standard deviations (``runs``): differences the size of the seed noise stay pale."""
-    data = 100 * comparison[["categorical", "sparse"]].rename(columns={
-        "categorical": textwrap.fill(LOSS_LABEL["categorical_crossentropy"], 11),
-        "sparse": textwrap.fill(LOSS_LABEL["sparse_categorical_crossentropy"], 11)})
+    data = 100 * comparison[["categorical", "sparse"]].rename(columns={  # one cell wide each
+        "categorical": "categorical\n(one-hot)", "sparse": "sparse\n(integers)"})
     data.index = comparison["description"]
     shift = data - data.iloc[0]
     spread = 100 * seed_spread(runs)
