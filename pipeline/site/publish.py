@@ -12,8 +12,8 @@ Links to other web sites (``<a href="https://…">``) are allowed: a reader clic
 page never fetches them. ``make publish`` also writes the DVC cache objects of every output
 of dvc.lock (and the run-cache entries) into ``dvc/``, so the uploaded site is a read-only
 DVC remote (``pipeline.sharing.remotes``). Every report's previous/next and twin links are
-written again from the current params.yaml (``navigation``). The new folder replaces the old
-one only once it is complete.
+written again from the current params.yaml (``navigation``), and each inlined figure becomes
+one shared file (``figure_files``). The new folder replaces the old one only once it is complete.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from pipeline.core import paths
 from pipeline.core.errors import PipelineError
 from pipeline.core.params.loading import load_params
-from pipeline.site import navigation
+from pipeline.site import figure_files, navigation
 
 TEXT_SUFFIXES = {".html", ".ipynb", ".json", ".csv", ".txt", ".svg", ".js", ".css"}
 FETCHING_ATTRIBUTES = {"src", "data", "poster", "srcset"}  # loaded by the browser itself
@@ -151,6 +151,7 @@ def publish(out: Path | None = None, root: Path | None = None, dvc_remote: bool 
             shutil.copyfile(site / rel, staging / rel)
         if (root / paths.PARAMS_FILE).is_file():  # the links as params.yaml orders the reports now
             navigation.fill_site(staging, load_params(root / paths.PARAMS_FILE), root)
+        figures = [Path(figure_files.FOLDER, name) for name in figure_files.share(staging, files)]
         problems = reachable(staging)[1]
         if problems:
             raise PublishError("the assembled site has broken links:\n  - " + "\n  - ".join(problems))
@@ -173,4 +174,4 @@ def publish(out: Path | None = None, root: Path | None = None, dvc_remote: bool 
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return out, files
+    return out, files + figures  # each inlined figure once, in figures/
