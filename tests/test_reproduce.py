@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,8 @@ def test_compare_only_writes_the_page_and_exits_by_agreement(tmp_path):
     assert proc.stdout.startswith("reproduced:") and len(proc.stdout.strip().splitlines()) == 1
     page = (root / reproduce.PAGE).read_text()
     assert "Reproduced on" in page and "Every verdict and outcome is the same" in page
+    assert page.count("<main>") == 1 and re.search(r"<main>\s*<h1>Reproduced on", page)  # axe: landmark-one-main
+    assert re.search(r'<nav aria-label="site"><p><a href="index.html">', page)  # everything else is in a landmark
     assert json.loads((root / reproduce.ENVIRONMENT).read_text())["cpu"]
     path = root / "reports/metrics/basic.json"
     path.write_bytes(_with_seeds(path.read_bytes(), 0.05))

@@ -27,12 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.core import fileio, hypothesis_tests, paths
+from pipeline.core import fileio, hypothesis_tests, paths, prose
 from pipeline.site import index
 
 ALPHA = 0.05
 TRACKED = ("reports/metrics/*.json", "reports/plots/*.csv", "reports/sweep/*_runs.csv")
 ENVIRONMENT = "reports/reproduction/environment.json"
+TEMPLATES = Path(__file__).parent / "templates"
+PAGE_TEMPLATE = "reproduction.html.j2"  # the page's words and layout
 PAGE = f"reports/{index.REPRODUCTION_PAGE}"  # index.reproduction_page(paths.site_files())
 
 
@@ -172,36 +174,6 @@ def committed_environment(root: Path, rev: str = "HEAD") -> dict[str, str]:
     return _git_json(root, rev, ENVIRONMENT)
 
 
-PAGE_TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Reproduced on {{ machine }}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-h1,td,th,li,p{overflow-wrap:anywhere}.scroll{overflow-x:auto;max-width:100%}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
-.bad{color:#a00;font-weight:bold}</style></head><body>
-<p><a href="index.html">← all reports</a></p>
-<h1>Reproduced on {{ machine }}</h1>
-<p><strong>{{ summary }}</strong>, compared with the results of commit {{ rev }}.</p>
-<h2>Environments</h2>
-<div class="scroll"><table><tr><th>component</th><th>committed run</th><th>this run</th></tr>
-{% for key in keys %}<tr><td>{{ key }}</td><td>{{ old.get(key, "not recorded") }}</td><td>{{ new.get(key, "absent") }}</td></tr>
-{% endfor %}</table></div>
-<h2>Byte-identical files ({{ c.identical|length }})</h2><ul>{% for f in c.identical %}<li>{{ f }}</li>{% endfor %}</ul>
-<h2>Different files ({{ c.different|length }}){% if c.missing %}, not produced: {{ c.missing|join(", ") }}{% endif %}</h2>
-<ul>{% for f in c.different %}<li>{{ f }}</li>{% endfor %}</ul>
-<h2>Seeds, committed and new</h2>
-<p>Per configuration and quantity, Welch's two-sided t-test of the committed seeds' values
-against the new seeds' values; Holm's correction over all {{ c.quantities|length }} comparisons
-at {{ alpha }}. A corrected p-value at or below it means the new values differ beyond the seed spread.</p>
-<div class="scroll"><table><tr><th>file</th><th>configuration</th><th>quantity</th><th>committed mean</th><th>new mean</th><th>p (Holm)</th></tr>
-{% for q in c.quantities %}<tr{% if q.disagrees %} class="bad"{% endif %}><td>{{ q.file }}</td><td>{{ q.configuration }}</td>
-<td>{{ q.quantity.replace("_", " ") }}</td><td>{{ "%.5f"|format(q.committed) }}</td><td>{{ "%.5f"|format(q.new) }}</td>
-<td>{{ "%.3g"|format(q.p_holm) }}</td></tr>{% endfor %}</table></div>
-<h2>Verdicts and outcomes</h2>
-{% if c.changed_outcomes %}<div class="scroll"><table><tr><th>where</th><th>committed</th><th>new</th></tr>
-{% for w, a, b in c.changed_outcomes %}<tr class="bad"><td>{{ w }}</td><td>{{ a }}</td><td>{{ b }}</td></tr>{% endfor %}</table></div>
-{% else %}<p>Every verdict and outcome is the same.</p>{% endif %}
-</body></html>
-"""
 
 
 def machine_words(cpu: str | None) -> str:
@@ -217,14 +189,12 @@ def machine_words(cpu: str | None) -> str:
 
 
 def write_page(root: Path, c: Comparison, rev: str, old_env: dict, new_env: dict) -> Path:
-    import jinja2
-
-    env = jinja2.Environment(autoescape=True)
     keys = sorted(set(old_env) | set(new_env))
     named = subprocess.run(["git", "rev-parse", "--short", rev], cwd=root, capture_output=True, text=True)
     rev = named.stdout.strip() if named.returncode == 0 and named.stdout.strip() else rev  # HEAD moves; a hash does not
-    html = env.from_string(PAGE_TEMPLATE).render(c=c, summary=c.summary(), rev=rev, old=old_env, new=new_env,
-                                                 machine=machine_words(new_env.get("cpu")), keys=keys, alpha=ALPHA)
+    page = prose.environment(TEMPLATES).get_template(PAGE_TEMPLATE)
+    html = page.render(c=c, summary=c.summary(), rev=rev, old=old_env, new=new_env,
+                       machine=machine_words(new_env.get("cpu")), keys=keys, alpha=ALPHA)
     fileio.write_text(root / PAGE, html)
     fileio.write_json(root / ENVIRONMENT, new_env)
     if paths.site_files(root).index.is_file():  # the front page links the new page
