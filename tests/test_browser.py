@@ -96,6 +96,8 @@ def test_summary_table_in_the_browser_equals_the_metrics_files(browser, built_pr
     page, _ = open_page(browser, (published / "index.html").as_uri(), 1280)
     rows = page.eval_on_selector_all(
         "#summary-table tbody tr", "rows => rows.map(r => [r.dataset.config, r.querySelector('.measured').innerText])")
+    cut = page.evaluate("(t => t.scrollWidth - t.parentElement.clientWidth)(document.querySelector('#summary-table'))")
+    assert cut <= 1, f"at 1280 px the summary table is {cut} px wider than its box: its verdicts are cut off"
     assert {name for name, _ in rows} == set(PROFILE_MODELS)
     for name, shown in rows:
         acc = json.loads((root / "reports/metrics" / f"{name}.json").read_text())["test_accuracy"]
