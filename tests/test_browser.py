@@ -58,7 +58,8 @@ def _decoded_images(page) -> list:
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_every_page_of_the_published_site(browser, published, artifacts, width):
-    """From the index, follow every link: pages load, images decode, no errors, no requests out."""
+    """From the index, follow every link: pages load, images decode, no errors, no requests out;
+    every published file is a page reached by a link or a figure a page shows."""
     site = published.resolve()
     page, seen = open_page(browser, (site / "index.html").as_uri(), width)
     page.screenshot(path=str(artifacts / f"index-{width}.png"), full_page=True)
@@ -81,6 +82,11 @@ def test_every_page_of_the_published_site(browser, published, artifacts, width):
             files.add(target)
             if target.suffix == ".html":
                 todo.append(target.as_uri())
+        for src in page.eval_on_selector_all("img[src]", "els => els.map(e => e.currentSrc || e.src)"):
+            if src.startswith("file://"):  # a figure file of the published site (figures/), shown by this page
+                target = Path(urllib.parse.unquote(urllib.parse.urlsplit(src).path)).resolve()
+                assert target.is_relative_to(site) and target.is_file(), f"{url} shows {src}"
+                files.add(target)
     pages = {Path(urllib.parse.unquote(urllib.parse.urlsplit(u).path)) for u in visited}
     assert pages == set(site.rglob("*.html")), "every published page is reached from the index"
     # dvc/ is the site's DVC remote (cache objects for `dvc pull`), not pages: links never reach it
