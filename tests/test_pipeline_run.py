@@ -233,6 +233,26 @@ def test_notebook_run_by_hand_shows_progress_without_the_kernels_tcp_warning(tmp
     assert "value is 1" in proc.stdout and "wrote reports/html/t.html" in proc.stdout
 
 
+def test_a_training_workers_progress_line_reaches_the_terminal_once(tmp_path):
+    """A line that a worker process of the kernel writes to its stderr (as the training
+    executor's epoch progress does) is shown once, not twice: ipykernel's capture of the
+    kernel's file descriptors would publish it and also echo it to the kernel's own stderr."""
+    root = tmp_path
+    shutil.copy2(REPO / "params.yaml", root / "params.yaml")
+    (root / "notebooks").mkdir()
+    _tiny_notebook(root / "notebooks/t.ipynb", "import subprocess, sys\n"
+                   "subprocess.run([sys.executable, '-c', 'import sys; print(\"worker epoch 3/5\", file=sys.stderr)'])\n"
+                   "import time; time.sleep(1)  # the line's way through the kernel has time to arrive\n"
+                   "from ipykernel.kernelapp import IPKernelApp\n"
+                   "print('fd capture', IPKernelApp.instance().capture_fd_output)")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", "notebooks/t.ipynb", "--no-progress"], cwd=root,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (proc.stdout + proc.stderr).count("worker epoch 3/5") == 1, proc.stdout + proc.stderr
+    assert "fd capture False" in proc.stdout  # the cause of the second copy is off
+
+
 def test_the_kernels_stderr_reaches_the_terminal_without_the_known_noise():
     import io
 

@@ -51,6 +51,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates" / "nbconvert"
 
 # Settings the kernel inherits. TF_ENABLE_ONEDNN_OPTS changes TensorFlow's numerics, so it
 # is pinned; TF_CPP_MIN_LOG_LEVEL quiets TensorFlow's C++ start-up log.
+KERNEL_FD_CAPTURE = "--IPKernelApp.capture_fd_output=False"  # see ``execute``
 KERNEL_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
 
 
@@ -438,6 +439,10 @@ def execute(notebook: Path, parameters: dict, out: Path, failed: Path, root: Pat
             stdout_file=heartbeat,  # what cells print reaches the terminal live
             stderr_file=QuietStream(heartbeat),  # progress lines go to stderr: the terminal shows them, the HTML does not
             shutdown_kernel="immediate",
+            # The kernel's own file descriptors are left alone: what its worker processes write
+            # to stderr (epoch progress) goes straight to the terminal once. With ipykernel's
+            # default capture, each such line was published and also echoed, so it showed twice.
+            extra_arguments=[KERNEL_FD_CAPTURE],
         )
     except PapermillExecutionError:
         executed = nbformat.read(out, as_version=4)
