@@ -114,19 +114,25 @@ def _format_name(path: Path) -> str | None:
         return None
 
 
+def regular_file(path: Path, what: str, missing: str = "no such file") -> Path:
+    """``path`` when it is a regular file; else a ``PredictError`` saying what it is instead
+    (``what``: the kind of file expected, e.g. "an image file")."""
+    if path.is_dir():
+        raise PredictError(f"{path}: is a folder, not {what}")
+    if not path.exists():
+        raise PredictError(f"{path}: {missing}")
+    if not path.is_file():
+        raise PredictError(f"{path}: not a regular file")
+    return path
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as grayscale in [0, 1]; refuse what is not a usable image.
 
     Only ``FORMATS`` are decoded, the EXIF orientation is applied, the first frame of an
     animation is used; transparency as in ``_to_gray_float``.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise PredictError(f"{path}: is a folder, not an image file")
-    if not path.exists():
-        raise PredictError(f"{path}: no such file")
-    if not path.is_file():
-        raise PredictError(f"{path}: not a regular file")
+    path = regular_file(Path(path), "an image file")
     size = path.stat().st_size
     if size == 0:
         raise PredictError(f"{path}: the file is empty")

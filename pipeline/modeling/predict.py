@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from pipeline.modeling.image_files import PredictError, read_image
+from pipeline.modeling.image_files import PredictError, read_image, regular_file
 
 __all__ = ["PredictError", "read_image", "to_mnist", "prepare_file", "draw_digit", "check_model_file", "load_model",
            "predict"]
@@ -202,13 +202,7 @@ def draw_digit(digit: str, *, size: int = 200, pen: int = 18, dark_background: b
 
 def check_model_file(path: str | os.PathLike) -> Path:
     """Refuse what cannot be a ``.keras`` model, without importing Keras (or TensorFlow)."""
-    path = Path(path)
-    if path.is_dir():
-        raise PredictError(f"{path}: is a folder, not a .keras model file")
-    if not path.exists():
-        raise PredictError(f"{path}: no such model file")
-    if not path.is_file():
-        raise PredictError(f"{path}: not a regular file")
+    path = regular_file(Path(path), "a .keras model file", missing="no such model file")
     if path.suffix != ".keras":
         raise PredictError(f"{path}: expected a .keras model file (Keras 3 format)")
     try:
