@@ -25,7 +25,7 @@ def setup() -> None:
     pd.set_option("display.max_colwidth", None)  # tables show whole descriptions
 
 
-PALETTE = 256  # colours of a published PNG: a 2.4x lighter site, no visible change (median cut, no dither)
+PALETTE = 256  # colours of a figure's PNG: 2.4x lighter figures, no visible change (median cut, no dither)
 
 
 def png(fig: plt.Figure) -> bytes:
