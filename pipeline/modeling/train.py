@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 
 from pipeline.core.params.schema import ModelConfig, TrainingParams  # noqa: E402
 from pipeline.core.dataset import Dataset, scale, validation_split  # noqa: E402
+from pipeline.modeling import lean_fit  # noqa: E402
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
@@ -77,18 +78,14 @@ def configure_tensorflow(settings: TrainingParams) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def compile_model(model: keras.Model, cfg: ModelConfig, settings: TrainingParams) -> keras.Model:
-    """Optimizer, loss, accuracy metric and the execution settings ``settings``.
+def compile_model(model: keras.Model, cfg: ModelConfig) -> keras.Model:
+    """The optimizer, loss and accuracy metric of ``cfg``, with every other Keras default.
 
-    Keras silently turns XLA off whenever TensorFlow's op determinism is on
-    (``keras.src.trainers.trainer.model_supports_jit``: some XLA ops have no deterministic GPU
-    kernel), so ``jit_compile: true`` would otherwise be ignored. These Dense/Dropout models on the
-    CPU give bit-identical reruns with XLA and determinism together (tests/test_modeling.py), so the
-    requested setting is applied as given.
+    The lean loop (``lean_fit``) trains with this optimizer; ``plain_keras`` and
+    ``model.evaluate`` use the rest. The execution settings (steps per call, XLA) belong to
+    the loop, not to the model, so a saved model carries none of them.
     """
-    model.compile(optimizer=make_optimizer(cfg), loss=cfg.loss, metrics=["accuracy"],
-                  steps_per_execution=settings.steps_per_execution, jit_compile=False)
-    model._jit_compile = settings.jit_compile  # noqa: SLF001 (see the docstring)
+    model.compile(optimizer=make_optimizer(cfg), loss=cfg.loss, metrics=["accuracy"])
     return model
 
 
@@ -118,6 +115,7 @@ class SeedRun:
     dead_units: dict[str, int]  # ReLU units of each hidden layer that output 0 for every test image
     test_probabilities: np.ndarray
     fit_seconds: float
+    epoch_seconds: list[float] = dataclasses.field(default_factory=list)  # training only
     model: keras.Model | None = None
     model_bytes: bytes | None = None  # the model as a .keras file, on its way back from a worker
     where: str = ""  # the process (or Ray node) the fit ran in
@@ -201,23 +199,40 @@ def prepare(cfg: ModelConfig, ds: Dataset, seed: int | None = None) -> Prepared:
     return _PREPARED[key]
 
 
-class EpochProgress(keras.callbacks.Callback):
+class EpochProgress:
     """A line at most every ``every`` seconds during a long fit (epochs done, time left), so a
     stage is never silent for long; it only reads the clock, never the training. It goes to
     stderr: the terminal shows it once, and the reports (which leave stderr out) do not."""
 
     def __init__(self, label: str, epochs: int, every: float = 25.0):
-        super().__init__()
         self.label, self.epochs, self.every = label, epochs, every
         self.start = self.last = time.perf_counter()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def __call__(self, epoch: int, logs=None) -> None:
         now = time.perf_counter()
         if now - self.last >= self.every and epoch + 1 < self.epochs:
             per_epoch = (now - self.start) / (epoch + 1)
             print(f"  {self.label}: epoch {epoch + 1}/{self.epochs}, {per_epoch:.1f} s per epoch, "
                   f"about {per_epoch * (self.epochs - epoch - 1):.0f} s left", file=sys.stderr, flush=True)
             self.last = now
+
+
+def plain_fit(model: keras.Model, cfg: ModelConfig, data: Prepared,
+              progress: EpochProgress) -> tuple[dict[str, list[float]], list[float]]:
+    """``model.fit`` with every Keras default (``training.plain_keras: true``): the sources' way."""
+    seconds: list[float] = []
+
+    class Hooks(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds.append(time.perf_counter() - self.t)  # (includes the validation pass)
+            progress(epoch, logs)
+
+    hist = model.fit(data.x_fit, data.t_fit, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                     validation_data=(data.x_val, data.t_val), verbose=0, callbacks=[Hooks()])
+    return {k: [float(v) for v in vals] for k, vals in hist.history.items()}, seconds
 
 
 def fit_seed(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, seed: int, *,
@@ -227,11 +242,16 @@ def fit_seed(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, seed: int,
     configure_tensorflow(settings)
     data = prepare(cfg, ds, seed)
     keras.utils.set_random_seed(seed)
-    model = compile_model(build_model(cfg, num_classes=ds.num_classes), cfg, settings)
+    model = compile_model(build_model(cfg, num_classes=ds.num_classes), cfg)
+    progress = EpochProgress(label or f"{cfg.source} seed {seed}", cfg.epochs)
     start = time.perf_counter()
-    hist = model.fit(data.x_fit, data.t_fit, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                     validation_data=(data.x_val, data.t_val), verbose=0,
-                     callbacks=[EpochProgress(label or f"{cfg.source} seed {seed}", cfg.epochs)])
+    if settings.plain_keras:
+        history, epoch_seconds = plain_fit(model, cfg, data, progress)
+    else:
+        history, epoch_seconds = lean_fit.fit(
+            model, data, loss=cfg.loss, one_hot=cfg.one_hot, epochs=cfg.epochs, batch_size=cfg.batch_size,
+            seed=seed, steps_per_call=settings.steps_per_execution, jit_compile=settings.jit_compile,
+            eval_batch=EVAL_BATCH, on_epoch_end=progress)
     fit_seconds = time.perf_counter() - start
     test_loss, test_acc = model.evaluate(data.x_test, data.t_test, batch_size=EVAL_BATCH, verbose=0)
     train_loss = train_acc = raw_loss = raw_acc = None
@@ -241,12 +261,12 @@ def fit_seed(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, seed: int,
     probabilities, dead = predict_with_dead_units(model, data.x_test)
     run = SeedRun(
         seed=seed,
-        history={k: [float(v) for v in vals] for k, vals in hist.history.items()},
+        history=history,
         test_loss=float(test_loss), test_accuracy=float(test_acc),
         train_loss=_float(train_loss), train_accuracy=_float(train_acc),
         unscaled_test_loss=_float(raw_loss), unscaled_test_accuracy=_float(raw_acc),
         dead_units=dead, test_probabilities=probabilities,
-        fit_seconds=fit_seconds,
+        fit_seconds=fit_seconds, epoch_seconds=epoch_seconds,
     )
     return run, model
 

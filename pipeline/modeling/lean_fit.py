@@ -1,0 +1,142 @@
+"""A lean compiled training loop for the Keras models of ``train.py`` (issue 24).
+
+``model.fit`` at batch 32 ran at 5.6–6.6 times the FLOP bound of its arithmetic on one CPU
+thread here, a loop that does only the model's work at 2.0–2.8 times, and the same loop
+XLA-compiled at 1.2–1.6 times (``benchmarks/lean_loop.py``, ``benchmarks/results.md``). What
+``fit`` adds per step is its data adapter, its metric objects and its callbacks.
+
+This loop trains the Keras model's own variables with the model's own (compiled) optimizer,
+so the result is the same ``keras.Model``, saved as ``.keras`` as before:
+
+- the fitted images and their labels are held as two tensors for the whole fit; each step
+  gathers its batch by index (no ``tf.data``, no slicing adapter);
+- one ``tf.function`` runs up to ``steps_per_call`` steps in a loop (``steps_per_execution``
+  in ``params.yaml``), optionally XLA-compiled (``jit_compile``);
+- the epoch's loss and accuracy are summed inside that loop (mean over the epoch's images,
+  weighted by batch size, as ``fit`` reports them), and the validation loss and accuracy are
+  measured once per epoch in inference mode;
+- each epoch's order is a permutation drawn from the run's seed; the last batch may be
+  smaller, as in ``fit``. Dropout draws from Keras's seeded generator, so with op
+  determinism the same seed gives the same weights, bit for bit.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+EpochHook = Callable[[int, dict], None]  # (epoch index, that epoch's history entries)
+
+
+def _hits(one_hot: bool):
+    """Per-image 1.0/0.0: the predicted class (arg max) is the label, as Keras's accuracy."""
+    import tensorflow as tf
+
+    def hits(t, p):
+        label = tf.argmax(t, axis=-1) if one_hot else tf.cast(t, tf.int64)
+        return tf.cast(tf.equal(tf.argmax(p, axis=-1), label), tf.float32)
+
+    return hits
+
+
+def _loss_fn(loss: str):
+    """The per-image loss of ``loss`` (a Keras name), without reduction."""
+    import keras
+
+    return keras.losses.get(loss)
+
+
+def compiled_steps(model, loss: str, one_hot: bool, jit_compile: bool):
+    """``steps(x, t, batches) -> (loss × images, correct)``: one optimizer step per row of
+    ``batches`` (indices into ``x`` and ``t``), summed over those steps."""
+    import tensorflow as tf
+
+    loss_fn, hits, optimizer = _loss_fn(loss), _hits(one_hot), model.optimizer
+    variables = model.trainable_variables
+    optimizer.build(variables)
+
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    def steps(x, t, batches):
+        loss_sum = tf.zeros((), tf.float32)
+        correct = tf.zeros((), tf.float32)
+        for k in tf.range(tf.shape(batches)[0]):
+            xb, tb = tf.gather(x, batches[k]), tf.gather(t, batches[k])
+            with tf.GradientTape() as tape:
+                p = model(xb, training=True)
+                batch_loss = tf.reduce_mean(loss_fn(tb, p))
+            optimizer.apply(tape.gradient(batch_loss, variables), variables)
+            loss_sum += batch_loss * tf.cast(tf.shape(xb)[0], tf.float32)
+            correct += tf.reduce_sum(hits(tb, p))
+        return loss_sum, correct
+
+    return steps
+
+
+def compiled_evaluation(model, loss: str, one_hot: bool, batch: int):
+    """``evaluate(x, t) -> (mean loss, accuracy)`` in inference mode, ``batch`` images at a time."""
+    import tensorflow as tf
+
+    loss_fn, hits = _loss_fn(loss), _hits(one_hot)
+
+    @tf.function(reduce_retracing=True)
+    def sums(x, t):
+        p = model(x, training=False)
+        return tf.reduce_sum(loss_fn(t, p)), tf.reduce_sum(hits(t, p))
+
+    def evaluate(x: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+        total = correct = 0.0
+        for start in range(0, len(x), batch):
+            s, c = sums(x[start:start + batch], t[start:start + batch])
+            total, correct = total + float(s), correct + float(c)
+        return total / len(x), correct / len(x)
+
+    return evaluate
+
+
+def epoch_batches(n: int, batch_size: int, steps_per_call: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch's batches as index arrays of shape (steps, batch_size), at most
+    ``steps_per_call`` steps each, then the smaller last batch (if any) on its own."""
+    order = rng.permutation(n).astype(np.int32)
+    full = n // batch_size
+    chunks = [order[i * batch_size:min(i + steps_per_call, full) * batch_size].reshape(-1, batch_size)
+              for i in range(0, full, steps_per_call)]
+    if n % batch_size:
+        chunks.append(order[full * batch_size:].reshape(1, -1))
+    return chunks
+
+
+def fit(model, data, *, loss: str, one_hot: bool, epochs: int, batch_size: int, seed: int,
+        steps_per_call: int, jit_compile: bool, eval_batch: int,
+        on_epoch_end: EpochHook | None = None) -> tuple[dict[str, list[float]], list[float]]:
+    """Train ``model`` (compiled: its optimizer is used) on ``data.x_fit``/``data.t_fit``,
+    validating on ``data.x_val``/``data.t_val`` after every epoch.
+
+    Returns the history (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` per epoch, the
+    keys ``fit`` uses) and the wall seconds of each epoch's training (without validation).
+    """
+    import tensorflow as tf
+
+    if len(data.x_fit) == 0:
+        raise ValueError("no images to fit")
+    steps = compiled_steps(model, loss, one_hot, jit_compile)
+    evaluate = compiled_evaluation(model, loss, one_hot, eval_batch)
+    x, t = tf.convert_to_tensor(data.x_fit), tf.convert_to_tensor(data.t_fit)
+    rng = np.random.default_rng(seed)
+    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    seconds: list[float] = []
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        sums = [steps(x, t, tf.constant(chunk)) for chunk in epoch_batches(len(x), batch_size, steps_per_call, rng)]
+        loss_sum = float(sum(float(s) for s, _ in sums))
+        correct = float(sum(float(c) for _, c in sums))
+        seconds.append(time.perf_counter() - start)
+        val_loss, val_accuracy = evaluate(data.x_val, data.t_val)
+        entries = {"loss": loss_sum / len(x), "accuracy": correct / len(x),
+                   "val_loss": val_loss, "val_accuracy": val_accuracy}
+        for key, value in entries.items():
+            history[key].append(float(value))
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, entries)
+    return history, seconds
