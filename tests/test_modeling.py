@@ -96,42 +96,6 @@ def test_bad_execution_entries_name_the_key(update, key):
     assert f"models.m.execution.{key}" in str(err.value)
 
 
-XLA_RERUN = r"""
-import json, sys
-import keras, numpy as np
-from pipeline.core import dataset
-from pipeline.core.params.schema import ModelConfig, TrainingParams
-from pipeline.modeling import train as modeling
-training = TrainingParams(jit_compile=True, threads=int(sys.argv[2]), deterministic=True)
-modeling.configure_tensorflow(training)
-cfg = ModelConfig(source="t", title="t", hidden=[64, 10], dropout=0.25,
-                         loss="sparse_categorical_crossentropy", epochs=2)
-ds = dataset.load(sys.argv[1], sample_size=512)
-x, y = dataset.scale(ds.x_train), ds.y_train.astype("int64")
-weights, flags = [], []
-for _ in range(2):
-    keras.utils.set_random_seed(3)
-    model = modeling.compile_model(modeling.build_model(cfg), cfg, training)
-    model.fit(x, y, epochs=2, batch_size=32, verbose=0)
-    flags.append(bool(model.jit_compile))
-    weights.append(np.concatenate([w.ravel() for w in model.get_weights()]))
-print(json.dumps({"xla": flags, "identical": bool(np.array_equal(*weights)),
-                  "trained": bool(np.abs(weights[0]).sum() > 0)}))
-"""
-
-
-@pytest.mark.slow  # trains
-@pytest.mark.parametrize("threads", [1, 2])
-def test_xla_is_really_on_under_op_determinism_and_reruns_are_bit_identical(mnist_file, threads):
-    # Keras silently drops jit_compile=True whenever op determinism is enabled; compile_model
-    # must apply it anyway, and two fits with the same seed must give the same weights.
-    proc = subprocess.run([sys.executable, "-c", XLA_RERUN, str(mnist_file), str(threads)], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result == {"xla": [True, True], "identical": True, "trained": True}
-
-
 def test_one_forward_pass_gives_the_predictions_and_the_dead_units(small):
     import keras
     import numpy as np
