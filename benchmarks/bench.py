@@ -213,7 +213,7 @@ def part_machine(lines: list[str], state: dict) -> None:
 
 def part_params(lines: list[str], state: dict) -> None:
     """Seconds ``load_params`` takes to refuse each bad file of the fault suite; the slowest three."""
-    from pipeline.core.params import load_params
+    from pipeline.core.params import ParamsError, load_params
     from tests import test_params_faults as faults
 
     seconds = {}
