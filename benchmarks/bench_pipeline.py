@@ -473,10 +473,12 @@ def part_pipeline(lines: list[str], state: dict, workdir: Path, logs: Path | Non
         b = bound_parts.get(stage)
         lines.append(f"| {stage} | {runs['1_worker'][1].get(stage, float('nan')):.0f} | "
                      f"{runs['default'][1][stage]:.0f} | {'–' if b is None else f'{b:.0f}'} | {' | '.join(cells)} |")
+    total_idle = sum(i["idle_worker_seconds"] for i in idle.values())
     lines += ["", f"Idle worker-seconds (default-workers run): per training stage, its fits' seconds (timing file, "
               f"task order) handed greedily to the first free of {workers} workers, as the executor does; "
               "idle = workers × that makespan − Σ fit seconds. It counts only the fits (not the workers' "
-              "start, evaluation or the notebook around them).", ""]
+              f"start, evaluation or the notebook around them). In all: {total_idle:.0f} worker-seconds "
+              f"({total_idle / max(workers * default, 1e-9):.0%} of {workers} workers × the run's wall time).", ""]
 
 
 def read_stage_seconds(path: Path) -> dict[str, float]:
