@@ -308,18 +308,16 @@ def worker_configs(jit: str, epochs: int, names: list[str]) -> dict:
 def _patch_epoch_timer(train):
     """For a ``train`` without ``SeedRun.epoch_seconds`` (model.fit with an ``EpochProgress``
     callback): time each epoch's training, from epoch begin to the start of its validation pass."""
-    import time as clock
-
     base = train.EpochProgress
     seconds: list[float] = []
 
     class Timed(base):
         def on_epoch_begin(self, epoch, logs=None):
-            self._t = clock.perf_counter()
+            self._t = time.perf_counter()
 
         def on_test_begin(self, logs=None):
             if getattr(self, "_t", None) is not None:
-                seconds.append(clock.perf_counter() - self._t)
+                seconds.append(time.perf_counter() - self._t)
                 self._t = None
 
     Timed.seconds = seconds
