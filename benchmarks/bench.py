@@ -1,16 +1,27 @@
 """Performance benchmark, run by hand (not in CI): prints ratios measured in one run.
 
-    python benchmarks/bench.py                     # everything but the full pipeline (~20 min here)
-    python benchmarks/bench.py --parts epochs      # one part: machine params epochs accuracy report dvc executor
+    python benchmarks/bench.py                     # everything but the full pipeline
+    python benchmarks/bench.py --parts epochs      # one part: machine params configs epochs accuracy report
+                                                   # dvc executor pipeline peers
+    python benchmarks/bench.py --parts configs --configs r1_onehot,baseline --epochs 2
+    python benchmarks/bench.py --parts machine pipeline peers --workdir ../clone   # ~2 full runs: hours
+    python benchmarks/bench.py --parts peers --stage-seconds-from results.json     # ours from an earlier run
     python benchmarks/bench.py --pipeline-seconds 3000   # add a full `dvc repro` time measured apart
 
 It measures on this machine, in this run:
 
 - ``machine``: CPU, and the matmul rate (GFLOP/s) of TensorFlow with one thread and with our
-  thread setting; the FLOP bounds use the faster;
+  thread setting, and of the pipeline's default workers side by side (one thread each) over one
+  alone;
 - ``params``: the slowest refusal of ``load_params`` (in-process) over every bad params file
   of the fault suite and every hostile YAML text of its tests (alias bombs, deep nesting, huge
   numbers): each must be refused in well under a second;
+- ``configs``, ``pipeline``, ``peers`` (issue 24; in bench_pipeline.py): per configuration and
+  sweep variant, the seconds of one epoch of ``train.fit_seed`` with XLA on and off against its
+  FLOP bound at the one-thread rate; the full pipeline (``dvc repro --force`` of ``--workdir``)
+  on 1 worker and on the default workers against the FLOP bound of all its fits at the default
+  workers' rate, per stage, with idle worker-seconds; the seeds' own ``model.fit`` for R1 and
+  R4b beside our stages;
 - ``epochs``: per configuration, the seconds per epoch of plain Keras written the way the
   sources wrote it (``model.compile(optimizer, loss, metrics)``, ``model.fit`` on arrays, every
   default) against our settings (``training`` in params.yaml), and against the FLOP bound
@@ -27,7 +38,9 @@ It measures on this machine, in this run:
   those numbers the sweep's time on 8 and 64 workers.
 
 Each part runs in fresh subprocesses (TensorFlow's thread pools are fixed once per process).
-Results are printed as a markdown report; ``--out`` also writes it to a file.
+Results are printed as a markdown report, with the targets of issue 24 and PASS/MISS for each
+measured; ``--out`` also writes it to a file, and the figures go to ``--json`` (default
+benchmarks/results.json: only what this run measured).
 """
 
 from __future__ import annotations
@@ -50,27 +63,36 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_pipeline as bp  # noqa: E402 (the parts configs, pipeline and peers; results.json)
+
 ENV = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
 BIN = Path(sys.executable).parent
-PARTS = ("machine", "params", "epochs", "accuracy", "report", "dvc", "executor")
+# in the order they run: pipeline before peers, which compares with its stage times
+PARTS = ("machine", "params", "configs", "epochs", "accuracy", "report", "dvc", "executor", "pipeline", "peers")
+DEFAULT_PARTS = [p for p in PARTS if p != "pipeline"]  # pipeline needs --workdir (and an hour)
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # Ray on 127.0.0.1 only
 
 
 # --------------------------------------------------------------------------- workers (subprocesses)
 
 
-def worker_matmul(threads: int) -> dict:
-    """GFLOP/s of float32 matmuls of the sizes our layers use, with ``threads`` TF threads."""
+def worker_matmul(threads: int, ready_dir: str = "", peers: int = 0) -> dict:
+    """GFLOP/s of float32 matmuls of the sizes our layers use, with ``threads`` TF threads; with
+    ``ready_dir``, measured only once ``peers`` such processes are ready (side by side)."""
     import tensorflow as tf
 
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
-    rates = {}
+    sizes = {}
     for m, k, n in ((512, 784, 512), (1024, 1024, 1024)):
         a, b = tf.random.normal((m, k)), tf.random.normal((k, n))
-        f = tf.function(lambda: tf.matmul(a, b))
-        f()
+        sizes[(m, k, n)] = tf.function(lambda a=a, b=b: tf.matmul(a, b))
+        sizes[(m, k, n)]().numpy()
+    bp.wait_for_peers(ready_dir, peers)
+    rates = {}
+    for (m, k, n), f in sizes.items():
         reps, start = 0, time.perf_counter()
         while time.perf_counter() - start < 2.0:
             f().numpy()
@@ -110,6 +132,7 @@ def worker_train(config: str, mode: str, epochs: int, seeds: list[int]) -> dict:
             times.append(time.perf_counter() - self.t)
 
     out = {"epoch_seconds": [], "test_accuracy": [], "parameters": 0, "n_fit": len(x_fit),
+           "fit_seconds": [], "evaluate_seconds": [],
            "settings": ours.model_dump(include={"steps_per_execution", "jit_compile", "threads"})}
     for seed in seeds:
         keras.utils.set_random_seed(seed)
@@ -119,12 +142,17 @@ def worker_train(config: str, mode: str, epochs: int, seeds: list[int]) -> dict:
         else:  # as the sources wrote it: every default of compile and fit
             model.compile(optimizer=modeling.make_optimizer(cfg), loss=cfg.loss, metrics=["accuracy"])
         times: list[float] = []
-        model.fit(x_fit, modeling.encode_labels(y_fit, cfg), epochs=epochs, batch_size=cfg.batch_size,
+        t_fit, y_test = modeling.encode_labels(y_fit, cfg), modeling.encode_labels(ds.y_test, cfg)
+        start = time.perf_counter()
+        model.fit(x_fit, t_fit, epochs=epochs, batch_size=cfg.batch_size,
                   validation_data=(x_val, modeling.encode_labels(y_val, cfg)), verbose=0,
                   callbacks=[EpochTimer()])
+        out["fit_seconds"].append(time.perf_counter() - start)
         out["epoch_seconds"].append(times)
-        out["test_accuracy"].append(float(model.evaluate(x_test, modeling.encode_labels(ds.y_test, cfg),
-                                                         batch_size=1000, verbose=0)[1]))
+        start = time.perf_counter()  # plain: evaluate's default batch (32), as the sources printed it
+        accuracy = model.evaluate(x_test, y_test, batch_size=None if mode == "plain" else 1000, verbose=0)[1]
+        out["evaluate_seconds"].append(time.perf_counter() - start)
+        out["test_accuracy"].append(float(accuracy))
         out["parameters"] = model.count_params()
     return out
 
@@ -181,12 +209,7 @@ def worker_sweep(mode: str, variants: int, seeds: int) -> dict:
             "accuracy": [r.test_accuracy for r in results], "runs": len(results)}
 
 
-def _run_worker(*args: str, timeout: int = 3600, env: dict | None = None) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "worker", *args], cwd=ROOT, env={**ENV, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError(f"worker {args} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+_run_worker = bp.run_worker  # ``bench.py worker ARGS`` in a fresh process; its JSON result
 
 
 # --------------------------------------------------------------------------- parts
@@ -201,19 +224,34 @@ def part_machine(lines: list[str], state: dict) -> None:
     lines += ["## Machine", "",
               f"- {cpu}; {os.cpu_count()} CPU(s) visible; Python {platform.python_version()}; "
               f"{platform.system()} {platform.release()}"]
-    best = 0.0
+    best, single = 0.0, {}
     for n in sorted({1, threads or os.cpu_count() or 1}):
         rates = _run_worker("matmul", str(n))
+        single = single or rates  # one thread
         best = max(best, *rates.values())
         lines.append(f"- TensorFlow float32 matmul with {n} thread(s): "
                      + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in rates.items()))
     state["gflops"] = best
-    lines += [f"- the FLOP bounds below use the fastest of these, {best:.1f} GFLOP/s", ""]
+    # the default workers of a pipeline run side by side, one thread each: their summed rate over one's
+    workers = bp.default_workers(threads or 1)
+    side = max(workers, 2)
+    together = bp.run_workers_together(side, "matmul", "1")
+    size = max(single, key=single.get)  # the size of the fastest one-thread rate
+    ratio = sum(r[size] for r in together) / single[size]
+    state.update(gflops_1=single[size], parallel_workers=side, parallel_ratio=ratio,
+                 gflops_workers=single[size] * ratio)
+    lines += [f"- {side} one-thread matmul processes side by side ({workers} = the pipeline's default workers "
+              f"here): {size} " + " + ".join(f"{r[size]:.1f}" for r in together)
+              + f" GFLOP/s = **{ratio:.2f}×** one alone",
+              f"- the epochs part's bounds use the fastest rate above, {best:.1f} GFLOP/s; part configs uses the "
+              f"one-thread rate {single[size]:.1f} GFLOP/s; the pipeline's bound {single[size]:.1f} × {ratio:.2f} "
+              f"= {single[size] * ratio:.1f} GFLOP/s", ""]
+    print("\n".join(lines[-3:]), flush=True)
 
 
 def part_params(lines: list[str], state: dict) -> None:
     """Seconds ``load_params`` takes to refuse each bad file of the fault suite; the slowest three."""
-    from pipeline.core.params import load_params
+    from pipeline.core.params import ParamsError, load_params
     from tests import test_params_faults as faults
 
     seconds = {}
@@ -378,31 +416,6 @@ def _cell_seconds(path: Path) -> dict[str, float]:
     return out
 
 
-def pipeline_flop_bound(gflops: float) -> tuple[float, dict[str, float]]:
-    """Seconds that every fit of the default pipeline needs at ``gflops``: 6 × parameters per
-    fitted image and 2 × parameters per validation image, every epoch, seed, variant and loss."""
-    from pipeline.core.params import load_params
-    from pipeline.loss_sweep import runs as sweeps
-    from pipeline.modeling import train as modeling
-
-    params = load_params(ROOT / "params.yaml")
-    n_train, n_test = 60_000, 10_000
-
-    def fit_flops(cfg, fraction: float) -> float:
-        n_fit, n_val = ((n_train, n_test) if cfg.validation == "test"
-                        else (round(n_train * (1 - fraction)), n_train - round(n_train * (1 - fraction))))
-        return cfg.epochs * modeling.expected_parameter_count(cfg) * (6 * n_fit + 2 * n_val)
-
-    parts = {f"model@{name}": cfg.repeats * fit_flops(cfg, cfg.validation_fraction)
-             for name, cfg in params.models.items()}
-    sweep = params.sweep
-    for loss in sweep.losses:
-        parts[f"sweep@{loss}"] = sum(fit_flops(sweeps.variant_config(sweep, v, loss, seed), sweep.validation_fraction)
-                                     for v in sweep.variants for seed in sweep.seeds)
-    seconds = {k: v / (gflops * 1e9) for k, v in parts.items()}
-    return sum(seconds.values()), seconds
-
-
 def part_dvc(lines: list[str], state: dict) -> None:
     """`dvc repro` with nothing to do, and after a markdown-only edit, in a throw-away worktree."""
     with _worktree("build/vendor", "data/sweep-cache") as work:
@@ -499,47 +512,77 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "worker":
         kind, *rest = argv[1:]
         if kind == "matmul":
-            result = worker_matmul(int(rest[0]))
+            result = worker_matmul(int(rest[0]), *(rest[1:2]), *(int(r) for r in rest[2:3]))
         elif kind == "start":
             result = worker_start()
         elif kind == "sweep":
             result = worker_sweep(rest[0], int(rest[1]), int(rest[2]))
+        elif kind == "configs":
+            result = bp.worker_configs(rest[0], int(rest[1]), rest[2:])
         else:
             config, mode, epochs, *seeds = rest
             result = worker_train(config, mode, int(epochs), [int(s) for s in seeds])
         print(json.dumps(result))
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
-    parser.add_argument("--epochs", type=int, default=5, help="epochs per timing run (part epochs)")
+    parser.add_argument("--parts", nargs="+", choices=PARTS,
+                        help=f"default: {' '.join(DEFAULT_PARTS)}, and pipeline when --workdir is given")
+    parser.add_argument("--epochs", type=int, help="epochs per timing run (part epochs: default 5; configs: 2)")
+    parser.add_argument("--configs", type=lambda text: [n for n in text.split(",") if n],
+                        help="part configs: only these, comma-separated (models entries, sweep.VARIANT)")
+    parser.add_argument("--workdir", type=Path, help="part pipeline: a clean clone with ../shared beside it and "
+                        "its venv built (`make env`); its outputs are rebuilt twice (`dvc repro --force`)")
+    parser.add_argument("--logs", type=Path, help="part pipeline: folder for dvc's timestamped output "
+                        "(default: a new temporary folder)")
+    parser.add_argument("--stage-seconds-from", type=Path, help="part peers without part pipeline: our stage "
+                        "seconds from an earlier results.json (stages.default) or a JSON {stage: seconds}")
     parser.add_argument("--pipeline-seconds", type=float, help="a full `dvc repro` wall time measured apart")
     parser.add_argument("--pipeline-note", default="", help="how --pipeline-seconds was measured")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks/results.json",
+                        help="the figures of this run (only the parts run; replaces the file; default: %(default)s)")
     args = parser.parse_args(argv)
+    parts = args.parts or [*DEFAULT_PARTS, *(["pipeline"] if args.workdir else [])]
+    if "pipeline" in parts and not args.workdir:
+        parser.error("part pipeline needs --workdir")
     start = time.perf_counter()
     lines = [f"# Benchmark results ({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
              f"`` python benchmarks/bench.py {shlex.join(argv)} `` on this machine, one run; timings here vary "
              "by about ±30 % from run to run, so compare the ratios within one file.", ""]
     state: dict = {}
+    calls = {"epochs": lambda: part_epochs(lines, state, epochs=args.epochs or 5),
+             "configs": lambda: bp.part_configs(lines, state, epochs=args.epochs or 2, only=args.configs),
+             "pipeline": lambda: bp.part_pipeline(lines, state, args.workdir, args.logs),
+             "peers": lambda: bp.part_peers(lines, state, args.stage_seconds_from)}
     for part in PARTS:
-        if part in args.parts:
-            globals()[f"part_{part}"](lines, state, **({"epochs": args.epochs} if part == "epochs" else {}))
+        if part not in parts:
+            continue
+        if part in ("configs", "pipeline") and "gflops_1" not in state:
+            part_machine(lines, state)  # their bounds use this run's matmul rates
+        calls.get(part, lambda: globals()[f"part_{part}"](lines, state))()
     if args.pipeline_seconds:
-        lines += ["## Full default pipeline", "",
-                  f"- `dvc repro` of every stage (every report, 3 repeats): {args.pipeline_seconds / 60:.1f} min"
+        lines += ["## Full default pipeline (measured apart)", "",
+                  f"- `dvc repro` of every stage: {args.pipeline_seconds / 60:.1f} min"
                   + (f" ({args.pipeline_note})" if args.pipeline_note else "")]
-        if state.get("gflops"):
-            total, per_stage = pipeline_flop_bound(state["gflops"])
+        rate = state.get("gflops_workers") or state.get("gflops")
+        if rate:
+            per_stage = {k: v / (rate * 1e9) for k, v in bp.pipeline_flops(bp._load_params()).items()}
+            total = sum(per_stage.values())
             big = sorted(per_stage.items(), key=lambda kv: -kv[1])[:4]
-            lines.append(f"- FLOP bound of every fit in it (6 × parameters per fitted image + 2 × per validation "
-                         f"image, at {state['gflops']:.1f} GFLOP/s): {total / 60:.1f} min; largest: "
-                         + ", ".join(f"{k} {v / 60:.1f} min" for k, v in big))
+            lines.append(f"- FLOP bound of every fit in it (6 × parameters × images fitted × epochs, at "
+                         f"{rate:.1f} GFLOP/s): {total / 60:.1f} min ({args.pipeline_seconds / total:.2f}×); "
+                         "largest: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in big))
         lines.append("")
+    lines += bp.targets_section(state)
     lines.append(f"Benchmark wall time: {(time.perf_counter() - start) / 60:.1f} min.")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
+    results = bp.results_json(state)
+    if results:
+        args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}", file=sys.stderr)
     return 0
 
 
