@@ -264,8 +264,6 @@ def worker_configs(jit: str, epochs: int, names: list[str]) -> dict:
     """In this process (one TensorFlow thread: every configuration's setting), ``fit_seed`` of each
     configuration for ``epochs`` epochs with XLA ``jit`` ("on"/"off"): seconds of each epoch's
     training, parameters, images fitted."""
-    import dataclasses
-
     import keras
 
     from pipeline.core import dataset, paths
@@ -274,8 +272,6 @@ def worker_configs(jit: str, epochs: int, names: list[str]) -> dict:
 
     params = load_params(ROOT / "params.yaml")
     ds = dataset.load(paths.prepared_data_file(ROOT))
-    has_field = "epoch_seconds" in {f.name for f in dataclasses.fields(train.SeedRun)}
-    timer = None if has_field else _patch_epoch_timer(train)
     out = {}
     for name in names:
         cfg, settings = config_and_settings(params, name, epochs)
@@ -283,16 +279,9 @@ def worker_configs(jit: str, epochs: int, names: list[str]) -> dict:
             raise RuntimeError(f"{name}: {settings.threads} threads; part configs runs every configuration "
                                "with one thread in one process")
         settings = settings.model_copy(update={"jit_compile": jit == "on"})
-        if timer is not None:
-            timer.seconds.clear()
         keras.backend.clear_session()
         run, model = train.fit_seed(cfg, ds, settings, cfg.seed, diagnostics=False, label=name)
-        if has_field and run.epoch_seconds:
-            seconds, source = list(run.epoch_seconds), "SeedRun.epoch_seconds"
-        elif timer is not None and len(timer.seconds) == cfg.epochs:
-            seconds, source = list(timer.seconds), "a callback, epoch begin to validation begin"
-        else:
-            seconds, source = [run.fit_seconds / cfg.epochs] * cfg.epochs, "fit_seconds / epochs"
+        seconds, source = list(run.epoch_seconds), "SeedRun.epoch_seconds"
         parameters = model.count_params()
         if parameters != dense_parameters(cfg.hidden):
             raise RuntimeError(f"{name}: {parameters} parameters, the hand count says {dense_parameters(cfg.hidden)}")
@@ -303,26 +292,6 @@ def worker_configs(jit: str, epochs: int, names: list[str]) -> dict:
         print(f"{name} XLA {jit}: {', '.join(f'{s:.2f}' for s in seconds)} s per epoch ({source})",
               file=sys.stderr, flush=True)
     return out
-
-
-def _patch_epoch_timer(train):
-    """For a ``train`` without ``SeedRun.epoch_seconds`` (model.fit with an ``EpochProgress``
-    callback): time each epoch's training, from epoch begin to the start of its validation pass."""
-    base = train.EpochProgress
-    seconds: list[float] = []
-
-    class Timed(base):
-        def on_epoch_begin(self, epoch, logs=None):
-            self._t = time.perf_counter()
-
-        def on_test_begin(self, logs=None):
-            if getattr(self, "_t", None) is not None:
-                seconds.append(time.perf_counter() - self._t)
-                self._t = None
-
-    Timed.seconds = seconds
-    train.EpochProgress = Timed
-    return Timed
 
 
 # --------------------------------------------------------------------------- parts
