@@ -51,7 +51,8 @@ def test_the_history_is_the_image_weighted_mean_that_fit_reports(small, loss):
     model = train.build_model(cfg)
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss=loss, metrics=["accuracy"])
     history, seconds = lean_fit.fit(model, data, loss=loss, one_hot=cfg.one_hot, epochs=2, batch_size=128,
-                                    seed=0, steps_per_call=2, jit_compile=False, eval_batch=100)
+                                    seed=0, steps_per_call=2, jit_compile=False,
+                                    evaluate=lean_fit.compiled_evaluation(model, loss, cfg.one_hot, 100))
     fit_loss, fit_acc = model.evaluate(data.x_fit, data.t_fit, batch_size=300, verbose=0)
     val_loss, val_acc = model.evaluate(data.x_val, data.t_val, batch_size=1000, verbose=0)
     assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"} and len(seconds) == 2

@@ -131,3 +131,23 @@ def test_without_diagnostics_the_fit_and_test_results_are_the_same(small):
     assert lean.history == full.history and lean.dead_units == full.dead_units
     assert (lean.test_loss, lean.test_accuracy) == (full.test_loss, full.test_accuracy)
     np.testing.assert_array_equal(lean.test_probabilities, full.test_probabilities)
+
+
+@pytest.mark.parametrize("name", ["baseline", "r1_onehot", "r2_sigmoid"])
+def test_the_compiled_evaluation_gives_the_numbers_of_keras_evaluate(small, models, name):
+    # One-hot and integer labels, softmax and R2's sigmoid outputs: Keras computes the loss
+    # from the output layer's logits where it can (a sigmoid's too, under a softmax loss), so
+    # the loss of the returned probabilities would differ (2.31 against 2.36 for R2 here).
+    import keras
+
+    from pipeline.core import dataset
+    from pipeline.modeling import lean_fit
+
+    cfg = models[name]
+    keras.utils.set_random_seed(1)
+    model = modeling.compile_model(modeling.build_model(cfg), cfg)
+    x, t = dataset.scale(small.x_test), modeling.encode_labels(small.y_test, cfg)
+    loss, accuracy = lean_fit.compiled_evaluation(model, cfg.loss, cfg.one_hot, 256)(x, t)
+    keras_loss, keras_accuracy = model.evaluate(x, t, batch_size=len(x), verbose=0)
+    assert loss == pytest.approx(keras_loss, rel=1e-5) and accuracy == pytest.approx(keras_accuracy, abs=1e-6)
+    assert 0.0 < accuracy < 0.5  # an untrained model: near chance

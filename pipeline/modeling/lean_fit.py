@@ -108,10 +108,11 @@ def epoch_batches(n: int, batch_size: int, steps_per_call: int, rng: np.random.G
 
 
 def fit(model, data, *, loss: str, one_hot: bool, epochs: int, batch_size: int, seed: int,
-        steps_per_call: int, jit_compile: bool, eval_batch: int,
+        steps_per_call: int, jit_compile: bool, evaluate,
         on_epoch_end: EpochHook | None = None) -> tuple[dict[str, list[float]], list[float]]:
     """Train ``model`` (compiled: its optimizer is used) on ``data.x_fit``/``data.t_fit``,
-    validating on ``data.x_val``/``data.t_val`` after every epoch.
+    validating on ``data.x_val``/``data.t_val`` after every epoch with ``evaluate`` (from
+    ``compiled_evaluation``: the caller reuses it, already traced, for its own measurements).
 
     Returns the history (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` per epoch, the
     keys ``fit`` uses) and the wall seconds of each epoch's training (without validation).
@@ -121,7 +122,6 @@ def fit(model, data, *, loss: str, one_hot: bool, epochs: int, batch_size: int, 
     if len(data.x_fit) == 0:
         raise ValueError("no images to fit")
     steps = compiled_steps(model, loss, one_hot, jit_compile)
-    evaluate = compiled_evaluation(model, loss, one_hot, eval_batch)
     x, t = tf.convert_to_tensor(data.x_fit), tf.convert_to_tensor(data.t_fit)
     rng = np.random.default_rng(seed)
     history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}

@@ -81,8 +81,8 @@ def configure_tensorflow(settings: TrainingParams) -> None:
 def compile_model(model: keras.Model, cfg: ModelConfig) -> keras.Model:
     """The optimizer, loss and accuracy metric of ``cfg``, with every other Keras default.
 
-    The lean loop (``lean_fit``) trains with this optimizer; ``plain_keras`` and
-    ``model.evaluate`` use the rest. The execution settings (steps per call, XLA) belong to
+    The lean loop (``lean_fit``) trains with this optimizer; ``plain_keras`` (``model.fit``)
+    uses the rest, and a saved model keeps them. The execution settings (steps per call, XLA) belong to
     the loop, not to the model, so a saved model carries none of them.
     """
     model.compile(optimizer=make_optimizer(cfg), loss=cfg.loss, metrics=["accuracy"])
@@ -171,6 +171,17 @@ class Prepared:
 
 
 _PREPARED: dict[tuple, Prepared] = {}  # one entry: a worker runs many fits of the same split
+_SCALED: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # one entry: every seed's split is cut from it
+
+
+def _scaled(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The training and test images scaled to [0, 1], once per dataset in this process (a
+    worker fits many seeds, each with its own split of the same images)."""
+    key = (ds.name, len(ds.y_train), len(ds.y_test), id(ds.x_train))
+    if key not in _SCALED:
+        _SCALED.clear()
+        _SCALED[key] = scale(ds.x_train), scale(ds.x_test)
+    return _SCALED[key]
 
 
 def prepare(cfg: ModelConfig, ds: Dataset, seed: int | None = None) -> Prepared:
@@ -186,7 +197,7 @@ def prepare(cfg: ModelConfig, ds: Dataset, seed: int | None = None) -> Prepared:
            seed if cfg.validation == "split" else None, cfg.one_hot)
     if key in _PREPARED:
         return _PREPARED[key]
-    x_train, x_test = scale(ds.x_train), scale(ds.x_test)
+    x_train, x_test = _scaled(ds)
     if cfg.validation == "split":
         split = validation_split(ds.y_train, cfg.validation_fraction, seed)
         x_fit, y_fit = x_train[split.fit], ds.y_train[split.fit]
@@ -244,6 +255,7 @@ def fit_seed(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, seed: int,
     keras.utils.set_random_seed(seed)
     model = compile_model(build_model(cfg, num_classes=ds.num_classes), cfg)
     progress = EpochProgress(label or f"{cfg.source} seed {seed}", cfg.epochs)
+    evaluate = lean_fit.compiled_evaluation(model, cfg.loss, cfg.one_hot, EVAL_BATCH)
     start = time.perf_counter()
     if settings.plain_keras:
         history, epoch_seconds = plain_fit(model, cfg, data, progress)
@@ -251,14 +263,14 @@ def fit_seed(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, seed: int,
         history, epoch_seconds = lean_fit.fit(
             model, data, loss=cfg.loss, one_hot=cfg.one_hot, epochs=cfg.epochs, batch_size=cfg.batch_size,
             seed=seed, steps_per_call=settings.steps_per_execution, jit_compile=settings.jit_compile,
-            eval_batch=EVAL_BATCH, on_epoch_end=progress)
+            evaluate=evaluate, on_epoch_end=progress)
     fit_seconds = time.perf_counter() - start
-    test_loss, test_acc = model.evaluate(data.x_test, data.t_test, batch_size=EVAL_BATCH, verbose=0)
+    probabilities, dead = predict_with_dead_units(model, data.x_test)
+    test_loss, test_acc = evaluate(data.x_test, data.t_test)
     train_loss = train_acc = raw_loss = raw_acc = None
     if diagnostics:
-        train_loss, train_acc = model.evaluate(data.x_fit, data.t_fit, batch_size=EVAL_BATCH, verbose=0)
-        raw_loss, raw_acc = model.evaluate(data.x_test_raw, data.t_test, batch_size=EVAL_BATCH, verbose=0)
-    probabilities, dead = predict_with_dead_units(model, data.x_test)
+        train_loss, train_acc = evaluate(data.x_fit, data.t_fit)
+        raw_loss, raw_acc = evaluate(data.x_test_raw, data.t_test)
     run = SeedRun(
         seed=seed,
         history=history,
