@@ -107,3 +107,16 @@ def test_reruns_are_bit_identical_with_xla_and_dropout(mnist_file, threads):
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result == {"identical": True, "xla_changes_the_arithmetic": True, "trained": True}
+
+
+def test_the_predicted_class_of_equal_outputs_is_the_first_as_numpy_says():
+    # Saturated sigmoids (R2) tie at exactly 1.0; accuracy must use the class that the
+    # confusion matrix (NumPy's argmax) uses, whatever tf.argmax would pick.
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    p = rng.integers(0, 3, size=(2000, 10)).astype(np.float32)  # many ties among 0, 1, 2
+    p[:5] = 1.0  # every class equal
+    assert (lean_fit.first_argmax(tf.constant(p)).numpy() == p.argmax(axis=1)).all()
+    ties = ((p == p.max(axis=1, keepdims=True)).sum(axis=1) > 1).mean()
+    assert ties > 0.5

@@ -30,13 +30,26 @@ import numpy as np
 EpochHook = Callable[[int, dict], None]  # (epoch index, that epoch's history entries)
 
 
+def first_argmax(values):
+    """The index of each row's largest value, the first one where several are equal (as NumPy's
+    ``argmax``, which the reports' confusion matrices use). ``tf.argmax`` does not promise which
+    of equal values it returns, and R2's sigmoid outputs tie at exactly 1.0 in about 2 % of the
+    test images: the two choices gave test accuracies 0.9711 and 0.9649 for one model."""
+    import tensorflow as tf
+
+    classes = tf.shape(values)[-1]
+    top = tf.equal(values, tf.reduce_max(values, axis=-1, keepdims=True))
+    index = tf.broadcast_to(tf.range(classes, dtype=tf.int64), tf.shape(values, out_type=tf.int64))
+    return tf.reduce_min(tf.where(top, index, tf.cast(classes, tf.int64)), axis=-1)
+
+
 def _hits(one_hot: bool):
-    """Per-image 1.0/0.0: the predicted class (arg max) is the label, as Keras's accuracy."""
+    """Per-image 1.0/0.0: the predicted class (``first_argmax``) is the label."""
     import tensorflow as tf
 
     def hits(t, p):
-        label = tf.argmax(t, axis=-1) if one_hot else tf.cast(t, tf.int64)
-        return tf.cast(tf.equal(tf.argmax(p, axis=-1), label), tf.float32)
+        label = first_argmax(t) if one_hot else tf.cast(t, tf.int64)
+        return tf.cast(tf.equal(first_argmax(p), label), tf.float32)
 
     return hits
 
