@@ -551,6 +551,9 @@ def main(argv: list[str] | None = None) -> int:
                         "its venv built (`make env`); its outputs are rebuilt twice (`dvc repro --force`)")
     parser.add_argument("--logs", type=Path, help="part pipeline: folder for dvc's timestamped output "
                         "(default: a new temporary folder)")
+    parser.add_argument("--pipeline-logs", type=Path, help="part pipeline: take both runs from the timestamped "
+                        "logs (1_worker.log, default.log) of an earlier measurement instead of running them; "
+                        "--workdir is where the default one ran (its timing files give the idle worker-seconds)")
     parser.add_argument("--stage-seconds-from", type=Path, help="part peers without part pipeline: our stage "
                         "seconds from an earlier results.json (stages.default) or a JSON {stage: seconds}")
     parser.add_argument("--pipeline-seconds", type=float, help="a full `dvc repro` wall time measured apart")
@@ -569,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     state: dict = {}
     calls = {"epochs": lambda: part_epochs(lines, state, epochs=args.epochs or 5),
              "configs": lambda: bp.part_configs(lines, state, epochs=args.epochs or 2, only=args.configs),
-             "pipeline": lambda: bp.part_pipeline(lines, state, args.workdir, args.logs),
+             "pipeline": lambda: bp.part_pipeline(lines, state, args.workdir, args.logs, from_logs=args.pipeline_logs),
              "peers": lambda: bp.part_peers(lines, state, args.stage_seconds_from)}
     for part in PARTS:
         if part not in parts:

@@ -215,6 +215,22 @@ def timed_repro(workdir: Path, env: dict, log: Path, echo=None) -> tuple[float, 
     return total, stage_seconds(events, total), code
 
 
+def read_timed_log(log: Path) -> tuple[float, dict[str, float]]:
+    """The wall seconds and seconds per stage of a run that ``timed_repro`` logged (each line
+    starts with the second it came at): the run ended with its last line."""
+    events = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        stamp, _, text = line.strip(" ").partition(" ")
+        try:
+            events.append((float(stamp), text))
+        except ValueError:
+            raise SystemExit(f"{log}: not a log of timed_repro (line {line[:60]!r})") from None
+    if not events:
+        raise SystemExit(f"{log}: empty")
+    total = events[-1][0]
+    return total, stage_seconds(events, total)
+
+
 def pipeline_env(workdir: Path, workers: int | None) -> dict:
     """The environment of a timed pipeline run: the clone's venv first on PATH (the stages run
     ``python -m pipeline``), unbuffered output (the stage lines are timestamped as they come),
@@ -367,8 +383,11 @@ def part_configs(lines: list[str], state: dict, epochs: int = 2, only: list[str]
     state["xla_disagreements"] = disagree
 
 
-def part_pipeline(lines: list[str], state: dict, workdir: Path, logs: Path | None = None, echo=None) -> None:
-    """``dvc repro --force`` of a clean clone on 1 worker, then on the default workers."""
+def part_pipeline(lines: list[str], state: dict, workdir: Path, logs: Path | None = None, echo=None,
+                  from_logs: Path | None = None) -> None:
+    """``dvc repro --force`` of a clean clone on 1 worker, then on the default workers; with
+    ``from_logs``, the two runs' logs (``1_worker.log``, ``default.log``) of an earlier
+    measurement instead, the default one being the last run in ``workdir``."""
     workdir = workdir.resolve()
     for need in ("dvc.yaml", "params.yaml", ".venv/bin/dvc"):
         if not (workdir / need).exists():
@@ -383,11 +402,14 @@ def part_pipeline(lines: list[str], state: dict, workdir: Path, logs: Path | Non
     if aside.exists():
         raise SystemExit(f"{aside} exists (left by an interrupted benchmark?): put it back as {cache.name} "
                          "or delete it first")
-    if cache.exists():  # the sweep's own cache would return its runs untrained
+    if cache.exists() and from_logs is None:  # the sweep's own cache would return its runs untrained
         cache.rename(aside)
     runs = {}
+    if from_logs is not None:
+        runs = {label: read_timed_log(from_logs / f"{label}.log") for label in ("1_worker", "default")}
+        logs = from_logs
     try:
-        for label, count in (("1_worker", 1), ("default", None)):
+        for label, count in (() if runs else (("1_worker", 1), ("default", None))):
             shutil.rmtree(cache, ignore_errors=True)  # the runs the previous repro cached
             echo(f"pipeline, {label.replace('_', ' ')}: dvc repro --force in {workdir} (log: {logs / label}.log)")
             total, stages, code = timed_repro(workdir, pipeline_env(workdir, count), logs / f"{label}.log", echo)

@@ -243,6 +243,22 @@ def test_part_pipeline_with_a_fake_dvc(tmp_path, monkeypatch):
     assert p["bound_ratio"] == pytest.approx(p["seconds_default"] / bound)
     assert "Idle worker-seconds" in "\n".join(lines)
 
+    # The same section again from the two logs just written, without running anything
+    calls_before = (work / "calls.txt").read_text()
+    again_lines, again = [], {"gflops_workers": 100.0}
+    bp.part_pipeline(again_lines, again, work, echo=lambda text: None, from_logs=tmp_path / "logs")
+    assert (work / "calls.txt").read_text() == calls_before  # dvc did not run
+    assert list(again["stages"]["default"]) == list(stages)
+    assert again["pipeline"]["seconds_1_worker"] == pytest.approx(p["seconds_1_worker"], abs=0.2)
+    assert again["idle"]["model@r1_faithful"]["idle_worker_seconds"] == pytest.approx(10.0)
+
+
+def test_a_log_that_timed_repro_did_not_write_is_refused(tmp_path):
+    log = tmp_path / "default.log"
+    log.write_text("Running stage 'data':\n")
+    with pytest.raises(SystemExit, match="not a log of timed_repro"):
+        bp.read_timed_log(log)
+
 
 def test_results_json_has_the_issues_schema():
     state = {"gflops_1": 50.0, "parallel_ratio": 1.8, "parallel_workers": 2, "gflops_workers": 90.0,
