@@ -11,12 +11,13 @@ so the result is the same ``keras.Model``, saved as ``.keras`` as before:
 - the fitted images and their labels are held as two tensors for the whole fit; each step
   gathers its batch by index (no ``tf.data``, no slicing adapter);
 - one ``tf.function`` runs up to ``steps_per_call`` steps in a loop (``steps_per_execution``
-  in ``params.yaml``), optionally XLA-compiled (``jit_compile``);
+  in ``params.yaml``), optionally XLA-compiled (``jit_compile``); every call has the same
+  shape, so it is traced and compiled once per fit;
 - the epoch's loss and accuracy are summed inside that loop (mean over the epoch's images,
   weighted by batch size, as ``fit`` reports them), and the validation loss and accuracy are
   measured once per epoch in inference mode;
 - each epoch's order is a permutation drawn from the run's seed; the last batch may be
-  smaller, as in ``fit``. Dropout draws from Keras's seeded generator, so with op
+  smaller, as in ``fit`` (it is padded to the batch size, and the padding has weight 0). Dropout draws from Keras's seeded generator, so with op
   determinism the same seed gives the same weights, bit for bit.
 """
 
@@ -32,9 +33,11 @@ EpochHook = Callable[[int, dict], None]  # (epoch index, that epoch's history en
 
 def first_argmax(values):
     """The index of each row's largest value, the first one where several are equal (as NumPy's
-    ``argmax``, which the reports' confusion matrices use). ``tf.argmax`` does not promise which
-    of equal values it returns, and R2's sigmoid outputs tie at exactly 1.0 in about 2 % of the
-    test images: the two choices gave test accuracies 0.9711 and 0.9649 for one model."""
+    ``argmax``, which the reports' confusion matrices use). R2's sigmoid outputs tie at exactly
+    1.0 in about 2 % of the test images, and inside a ``tf.function`` TensorFlow's graph
+    optimiser rewrites ``argmax(sigmoid(z))`` as ``argmax(z)``: a plain ``tf.argmax`` there
+    breaks those ties by the logits, and one model's test accuracy read 0.9711 instead of the
+    confusion matrix's 0.9649."""
     import tensorflow as tf
 
     classes = tf.shape(values)[-1]
@@ -54,34 +57,35 @@ def _hits(one_hot: bool):
     return hits
 
 
-def _loss_fn(loss: str):
-    """The per-image loss of ``loss`` (a Keras name), without reduction."""
-    import keras
-
-    return keras.losses.get(loss)
-
-
 def compiled_steps(model, loss: str, one_hot: bool, jit_compile: bool):
-    """``steps(x, t, batches) -> (loss × images, correct)``: one optimizer step per row of
-    ``batches`` (indices into ``x`` and ``t``), summed over those steps."""
+    """``steps(x, t, batches, counts) -> (loss × images, correct)``: one optimizer step per
+    row ``k`` of ``batches`` (indices into ``x`` and ``t``) whose ``counts[k]`` is not 0, on
+    that row's first ``counts[k]`` images, summed over those steps.
+
+    Every call has the same shape (``epoch_batches`` pads), so the function is traced, and
+    XLA-compiled, once per fit: each new shape cost another 1.1–1.4 s of XLA compilation."""
+    import keras
     import tensorflow as tf
 
-    loss_fn, hits, optimizer = _loss_fn(loss), _hits(one_hot), model.optimizer
+    loss_fn, hits, optimizer = keras.losses.get(loss), _hits(one_hot), model.optimizer
     variables = model.trainable_variables
     optimizer.build(variables)
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
-    def steps(x, t, batches):
+    def steps(x, t, batches, counts):
         loss_sum = tf.zeros((), tf.float32)
         correct = tf.zeros((), tf.float32)
-        for k in tf.range(tf.shape(batches)[0]):
+        slots = tf.range(tf.shape(batches)[1])
+        for k in tf.range(tf.math.count_nonzero(counts, dtype=tf.int32)):
             xb, tb = tf.gather(x, batches[k]), tf.gather(t, batches[k])
+            used = tf.cast(slots < counts[k], tf.float32)  # 0 for the padding of a smaller batch
+            images = tf.cast(counts[k], tf.float32)
             with tf.GradientTape() as tape:
                 p = model(xb, training=True)
-                batch_loss = tf.reduce_mean(loss_fn(tb, p))
+                batch_loss = tf.reduce_sum(loss_fn(tb, p) * used) / images
             optimizer.apply(tape.gradient(batch_loss, variables), variables)
-            loss_sum += batch_loss * tf.cast(tf.shape(xb)[0], tf.float32)
-            correct += tf.reduce_sum(hits(tb, p))
+            loss_sum += batch_loss * images
+            correct += tf.reduce_sum(hits(tb, p) * used)
         return loss_sum, correct
 
     return steps
@@ -89,9 +93,10 @@ def compiled_steps(model, loss: str, one_hot: bool, jit_compile: bool):
 
 def compiled_evaluation(model, loss: str, one_hot: bool, batch: int):
     """``evaluate(x, t) -> (mean loss, accuracy)`` in inference mode, ``batch`` images at a time."""
+    import keras
     import tensorflow as tf
 
-    loss_fn, hits = _loss_fn(loss), _hits(one_hot)
+    loss_fn, hits = keras.losses.get(loss), _hits(one_hot)
 
     @tf.function(reduce_retracing=True)
     def sums(x, t):
@@ -108,16 +113,26 @@ def compiled_evaluation(model, loss: str, one_hot: bool, batch: int):
     return evaluate
 
 
-def epoch_batches(n: int, batch_size: int, steps_per_call: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """One epoch's batches as index arrays of shape (steps, batch_size), at most
-    ``steps_per_call`` steps each, then the smaller last batch (if any) on its own."""
+def epoch_batches(n: int, batch_size: int, steps_per_call: int,
+                  rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One epoch's calls of ``compiled_steps``, as ``(batches, counts)`` pairs of one shape.
+
+    ``batches`` (steps, batch_size) holds indices into the fitted images, ``counts`` (steps,)
+    how many of each row are real: ``batch_size``, then the smaller last batch (if any), then
+    0 for rows that only pad the last call. steps = ``steps_per_call``, or fewer when the whole
+    epoch has fewer batches. Padding indices are 0 and are never trained on."""
     order = rng.permutation(n).astype(np.int32)
-    full = n // batch_size
-    chunks = [order[i * batch_size:min(i + steps_per_call, full) * batch_size].reshape(-1, batch_size)
-              for i in range(0, full, steps_per_call)]
-    if n % batch_size:
-        chunks.append(order[full * batch_size:].reshape(1, -1))
-    return chunks
+    n_batches = -(-n // batch_size)
+    rows = min(steps_per_call, n_batches)
+    calls = []
+    for first in range(0, n_batches, rows):
+        batches = np.zeros((rows, batch_size), np.int32)
+        counts = np.zeros(rows, np.int32)
+        for row, b in enumerate(range(first, min(first + rows, n_batches))):
+            chunk = order[b * batch_size:(b + 1) * batch_size]
+            batches[row, :len(chunk)], counts[row] = chunk, len(chunk)
+        calls.append((batches, counts))
+    return calls
 
 
 def fit(model, data, *, loss: str, one_hot: bool, epochs: int, batch_size: int, seed: int,
@@ -141,9 +156,10 @@ def fit(model, data, *, loss: str, one_hot: bool, epochs: int, batch_size: int, 
     seconds: list[float] = []
     for epoch in range(epochs):
         start = time.perf_counter()
-        sums = [steps(x, t, tf.constant(chunk)) for chunk in epoch_batches(len(x), batch_size, steps_per_call, rng)]
-        loss_sum = float(sum(float(s) for s, _ in sums))
-        correct = float(sum(float(c) for _, c in sums))
+        sums = [steps(x, t, tf.constant(batches), tf.constant(counts))
+                for batches, counts in epoch_batches(len(x), batch_size, steps_per_call, rng)]
+        loss_sum = sum(float(s) for s, _ in sums)
+        correct = sum(float(c) for _, c in sums)
         seconds.append(time.perf_counter() - start)
         val_loss, val_accuracy = evaluate(data.x_val, data.t_val)
         entries = {"loss": loss_sum / len(x), "accuracy": correct / len(x),
