@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 
 import nbformat
@@ -20,6 +21,7 @@ from pipeline.core import numbers, paths, runner
 from pipeline.core.params import load_params
 from pipeline.core.params.schema import ClassicalParams
 from pipeline.core.dataset import validation_split
+from pipeline.modeling import executor as executors
 from tests.conftest import PROFILE_CLASSICAL, REPO, use_test_profile
 
 PARAMS = ClassicalParams(**PROFILE_CLASSICAL)
@@ -42,7 +44,8 @@ def recording(estimators: dict, calls: list) -> dict:
 
 
 def run(ds, estimators=None):
-    return models.run(ds, PARAMS, log=lambda _: None, estimators=estimators)
+    """In this process: the recording estimators append to a list of this process."""
+    return models.run(ds, PARAMS, log=lambda _: None, estimators=estimators, executor=executors.InProcess())
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +136,19 @@ def test_metrics_are_deterministic_and_hold_the_rule(recorded, small, tmp_path):
     assert t.pop("environment")["cpu"]  # where the stage ran (timing file, not the metrics)
     assert list(t) == list(m["models"])
     assert [k for k, v in t.items() if "test_predict_seconds" in v] == [chosen["model"]]
+
+
+def test_two_workers_fit_side_by_side_and_learn_the_same(recorded, small):
+    """The pipeline's own executor: two local worker processes, one thread each, and the
+    same candidates, choice and test result as in this process (one BLAS thread there too)."""
+    lines: list[str] = []
+    pooled = models.run(small, PARAMS, log=lines.append, executor=executors.LocalPool(2))
+    assert models.metrics(pooled) == models.metrics(recorded[0])
+    assert [c.name for c in pooled.candidates] == list(models.make_models(PARAMS))
+    progress = [line for line in lines if line.startswith("[")]
+    assert len(progress) == 4 and all("validation accuracy" in line for line in progress)
+    assert not any(f"pid {os.getpid()})" in line for line in progress), progress  # fitted in the workers
+    assert lines[-1].startswith(f"chosen: {pooled.test.name}; test accuracy")
 
 
 @pytest.mark.slow

@@ -7,6 +7,9 @@ the training images. Every model is scored on those held-out validation images; 
 the highest validation accuracy is chosen (a tie goes to the model listed first in
 ``make_models``, the order of the notebook's table), and only the chosen model predicts the
 test set, once. Fit and predict times are measured per model.
+
+The four fits are independent, so they run on the networks' executor (local worker
+processes, or a Ray cluster), each on one thread: where it ran cannot change what it learnt.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sklearn.svm import LinearSVC
 from pipeline.core import fileio, paths, prose, provenance
 from pipeline.core.params.schema import ClassicalParams
 from pipeline.core.dataset import Dataset, validation_split
+from pipeline.modeling import executor as executors
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -155,18 +159,33 @@ def evaluate_on_test(candidate: Candidate, x_test: np.ndarray, y_test: np.ndarra
     return TestResult(candidate.name, int((pred == y_test).sum()), len(y_test), predict_s, pred)
 
 
-def run(ds: Dataset, p: ClassicalParams, log=print,
-        estimators: dict[str, ClassifierMixin] | None = None) -> Comparison:
-    """Fit and validate every model (``estimators``, default ``make_models(p)``), choose by
-    validation accuracy, and evaluate only the chosen model on the test set."""
-    a = split_arrays(ds, p)
-    candidates = []
-    for name, model in (estimators or make_models(p)).items():
-        c = fit_and_validate(name, model, a.x_fit, a.y_fit, a.x_val, a.y_val)
-        candidates.append(c)
-        log(f"{name}: validation accuracy {c.val_accuracy:.4f} (fit {c.fit_seconds:.1f} s, "
+def fit_task(argument: tuple[str, ClassifierMixin], a: Arrays) -> Candidate:
+    """``fit_and_validate`` as an executor task, on one BLAS/OpenMP thread: the workers run side
+    by side, one per CPU, as the networks' fits do."""
+    from threadpoolctl import threadpool_limits
+
+    name, model = argument
+    with threadpool_limits(limits=1):
+        return fit_and_validate(name, model, a.x_fit, a.y_fit, a.x_val, a.y_val)
+
+
+def describe(c: Candidate, max_iter: int) -> str:
+    """A candidate's progress line: validation accuracy, times, convergence."""
+    return (f"validation accuracy {c.val_accuracy:.4f} (fit {c.fit_seconds:.1f} s, "
             f"predict {c.val_predict_seconds:.2f} s)"
-            + ("" if c.converged else f" — did not converge in {p.max_iter} iterations"))
+            + ("" if c.converged else f", did not converge in {max_iter} iterations"))
+
+
+def run(ds: Dataset, p: ClassicalParams, log=executors.progress_line,
+        estimators: dict[str, ClassifierMixin] | None = None, executor=None) -> Comparison:
+    """Fit and validate every model (``estimators``, default ``make_models(p)``) on ``executor``
+    (default: ``executor.from_environment``), choose by validation accuracy, and evaluate only
+    the chosen model on the test set. Progress lines go to ``log`` (default: the terminal)."""
+    a = split_arrays(ds, p)
+    tasks = [executors.Task(name, fit_task, (name, model)) for name, model in (estimators or make_models(p)).items()]
+    executor = executor or executors.from_environment(1, len(tasks))
+    candidates = [done.result for done in executor.run(tasks, a, log=log,
+                                                               describe=lambda c: describe(c, p.max_iter))]
     best = choose(candidates)
     test = evaluate_on_test(best, a.x_test, a.y_test)
     log(f"chosen: {best.name}; test accuracy {test.test_accuracy:.4f} (predict {test.predict_seconds:.2f} s)")
