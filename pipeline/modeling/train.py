@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import time
 
 # Pinned before TensorFlow is imported, in every process that trains (the kernel, local
@@ -24,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from pipeline.core.params.schema import ModelConfig, TrainingParams  # noqa: E402
 from pipeline.core.dataset import Dataset, scale, validation_split  # noqa: E402
-from pipeline.modeling import lean_fit  # noqa: E402
+from pipeline.modeling import keras_fit, lean_fit  # noqa: E402
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
@@ -210,42 +209,6 @@ def prepare(cfg: ModelConfig, ds: Dataset, seed: int | None = None) -> Prepared:
     return _PREPARED[key]
 
 
-class EpochProgress:
-    """A line at most every ``every`` seconds during a long fit (epochs done, time left), so a
-    stage is never silent for long; it only reads the clock, never the training. It goes to
-    stderr: the terminal shows it once, and the reports (which leave stderr out) do not."""
-
-    def __init__(self, label: str, epochs: int, every: float = 25.0):
-        self.label, self.epochs, self.every = label, epochs, every
-        self.start = self.last = time.perf_counter()
-
-    def __call__(self, epoch: int, logs=None) -> None:
-        now = time.perf_counter()
-        if now - self.last >= self.every and epoch + 1 < self.epochs:
-            per_epoch = (now - self.start) / (epoch + 1)
-            print(f"  {self.label}: epoch {epoch + 1}/{self.epochs}, {per_epoch:.1f} s per epoch, "
-                  f"about {per_epoch * (self.epochs - epoch - 1):.0f} s left", file=sys.stderr, flush=True)
-            self.last = now
-
-
-def plain_fit(model: keras.Model, cfg: ModelConfig, data: Prepared,
-              progress: EpochProgress) -> tuple[dict[str, list[float]], list[float]]:
-    """``model.fit`` with every Keras default (``training.plain_keras: true``): the sources' way."""
-    seconds: list[float] = []
-
-    class Hooks(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds.append(time.perf_counter() - self.t)  # (includes the validation pass)
-            progress(epoch, logs)
-
-    hist = model.fit(data.x_fit, data.t_fit, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                     validation_data=(data.x_val, data.t_val), verbose=0, callbacks=[Hooks()])
-    return {k: [float(v) for v in vals] for k, vals in hist.history.items()}, seconds
-
-
 def fit_seed(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, seed: int, *,
              diagnostics: bool = True, label: str = "") -> tuple[SeedRun, keras.Model]:
     """Fit ``cfg`` with one seed and measure it: a pure function of its arguments (with the
@@ -254,11 +217,12 @@ def fit_seed(cfg: ModelConfig, ds: Dataset, settings: TrainingParams, seed: int,
     data = prepare(cfg, ds, seed)
     keras.utils.set_random_seed(seed)
     model = compile_model(build_model(cfg, num_classes=ds.num_classes), cfg)
-    progress = EpochProgress(label or f"{cfg.source} seed {seed}", cfg.epochs)
+    progress = keras_fit.EpochProgress(label or f"{cfg.source} seed {seed}", cfg.epochs)
     evaluate = lean_fit.compiled_evaluation(model, cfg.loss, cfg.one_hot, EVAL_BATCH)
     start = time.perf_counter()
     if settings.plain_keras:
-        history, epoch_seconds = plain_fit(model, cfg, data, progress)
+        history, epoch_seconds = keras_fit.plain_fit(model, data, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                                                     on_epoch_end=progress)
     else:
         history, epoch_seconds = lean_fit.fit(
             model, data, loss=cfg.loss, one_hot=cfg.one_hot, epochs=cfg.epochs, batch_size=cfg.batch_size,
