@@ -198,7 +198,7 @@ echo "> python -m pipeline data"
 echo "Updating lock file 'dvc.lock'"
 echo "Running stage 'model@r1_faithful':"
 echo '{"fit_seconds": [10, 10, 10]}' > reports/timing/r1_faithful.json
-sleep 0.2
+sleep 1
 echo "Running stage 'sweep@categorical_crossentropy':"
 echo '{"runs": [{"fit_seconds": 4, "from_cache": false}, {"fit_seconds": 6, "from_cache": true}]}' \
   > reports/timing/sweep_categorical_crossentropy.json
@@ -233,7 +233,7 @@ def test_part_pipeline_with_a_fake_dvc(tmp_path, monkeypatch):
 
     stages = state["stages"]["default"]
     assert list(stages) == ["data", "model@r1_faithful", "sweep@categorical_crossentropy", "site"]
-    assert stages["model@r1_faithful"] >= 0.2
+    assert stages["model@r1_faithful"] >= 0.5  # slept 1 s (the lines are read as they come; loaded hosts lag)
     assert state["idle"]["model@r1_faithful"]["idle_worker_seconds"] == pytest.approx(10.0)  # 3 fits, 2 workers
     assert state["idle"]["sweep@categorical_crossentropy"]["idle_worker_seconds"] == pytest.approx(4.0)  # 1 trained
     p = state["pipeline"]
