@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from pipeline.core import hypothesis_tests as ht
+from pipeline.core import paths
 from pipeline.core.params import load_params
 from pipeline.core.params.schema import Loss, TrainingParams
 from pipeline.loss_sweep import families, runs, sweep_tables, sweep_text
@@ -322,6 +323,19 @@ def test_cache_key_depends_on_what_determines_the_result_only(sweep):
     renamed.variants["baseline"].description = "renamed"
     assert runs.cache_key(runs.variant_config(renamed, "baseline", LOSSES[0], 0), training, "d", "c",
                           env) == k("baseline", 0)
+
+
+def test_the_code_in_the_key_is_every_training_module_that_train_imports():
+    # A change to the training loop must train the sweep again: the modules of
+    # pipeline/modeling that train.py imports (the loops it calls) are hashed into every key.
+    import ast
+
+    tree = ast.parse((paths.PACKAGE_DIR / "modeling/train.py").read_text())
+    imported = {f"modeling/{alias.name}.py" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                and node.module == "pipeline.modeling" for alias in node.names}
+    assert imported and imported <= set(runs.TRAINING_CODE), imported - set(runs.TRAINING_CODE)
+    assert {"modeling/train.py", "core/dataset.py"} <= set(runs.TRAINING_CODE)
+    assert all((paths.PACKAGE_DIR / name).is_file() for name in runs.TRAINING_CODE)
 
 
 def test_the_environment_fingerprint_names_packages_and_cpu():

@@ -31,8 +31,9 @@ from pipeline.core.params.schema import ModelConfig, SweepParams, TrainingParams
 from pipeline.core.dataset import ARRAY_NAMES, Dataset, get_spec
 from pipeline.modeling.executor import progress_line
 
-# The code that trains and evaluates a run; its bytes are part of every cache key.
-TRAINING_CODE = ("modeling/train.py", "core/dataset.py")
+# The code that trains and evaluates a run; its bytes are part of every cache key
+# (tests/test_sweep.py: every module of pipeline/modeling that train.py imports is here).
+TRAINING_CODE = ("modeling/train.py", "modeling/lean_fit.py", "modeling/keras_fit.py", "core/dataset.py")
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 CACHE_FORMAT = 2  # 2: full float32 test probabilities (1 stored only the predicted classes)
 
